@@ -1,0 +1,23 @@
+"""Project-wide pytest setup: the test database is PostgreSQL with btree_gist.
+
+Tests that need a system program use ``require_program``: without it they skip with a loud
+message, unless ``REQUIRE_ALL=1`` (CI), where a missing program fails the run.
+"""
+
+import os
+import shutil
+import sys
+
+import pytest
+
+
+def require_program(name: str, path: str | None = None) -> str:
+    found = path if path and os.path.exists(path) else shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed: this test needs it (apt-get install {name})"
+    if os.environ.get("REQUIRE_ALL") == "1":
+        pytest.fail(f"REQUIRE_ALL=1 but {message}", pytrace=False)
+    sys.stderr.write(f"\n*** SKIPPED: {message} ***\n")
+    pytest.skip(f"SKIPPED LOUDLY: {message}")
+    return ""  # unreachable

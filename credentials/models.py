@@ -1,0 +1,285 @@
+"""Who is trained in what, by whom: therapists, licences, schools, instructors, certifications."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from credentials.choices import CertificationStatus, LicenseStatus
+from protocols.choices import ModuleKind
+from protocols.models import Protocol
+
+
+class Therapist(models.Model):
+    """A massage therapist known to the registry. A licence says they may practise;
+    certifications say which protocols they are trained in."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class License(models.Model):
+    """A licence to practise in one jurisdiction (ISO 3166-2). It counts on a day when its
+    status is active and the day lies in ``[valid_from, expires_on]`` (inclusive dates, read in
+    the spa's timezone)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="licenses")
+    jurisdiction = models.CharField(max_length=10)
+    number = models.CharField(max_length=60)
+    status = models.CharField(max_length=12, choices=LicenseStatus.choices)
+    valid_from = models.DateField()
+    expires_on = models.DateField()
+
+    class Meta:
+        ordering = ["jurisdiction", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["jurisdiction", "number"],
+                name="license_number_unique_in_jurisdiction",
+                violation_error_message="A licence with this number exists in this jurisdiction.",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__gte=models.F("valid_from")),
+                name="license_window_ordered",
+                violation_error_message="A licence cannot expire before it is valid.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=LicenseStatus.values),
+                name="license_status_valid",
+                violation_error_message="Unknown licence status.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction} {self.number}"
+
+
+class School(models.Model):
+    """A school that teaches and certifies protocols it is authorised for."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    jurisdiction = models.CharField(max_length=10)
+    contact_email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SchoolAuthorization(models.Model):
+    """The registry's authorisation of a school to certify one protocol, from ``granted_at``
+    until ``withdrawn_at``. At most one authorisation of a school for a protocol is open."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="authorizations")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawn_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["school", "granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "protocol"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="authorization_one_open_per_school_protocol",
+                violation_error_message="The school is already authorised for this protocol.",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=models.F("granted_at")),
+                name="authorization_withdrawn_after_granted",
+                violation_error_message="An authorisation cannot be withdrawn before it is granted.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} → {self.protocol_id}"
+
+
+class Instructor(models.Model):
+    """A person who teaches protocols at one or more schools. They may teach a protocol only
+    with verified clinical experience in that protocol (see ``ClinicalExperience``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    schools = models.ManyToManyField(School, related_name="instructors", blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicalExperience(models.Model):
+    """The registry's verification that an instructor has ``years`` and ``cases`` of clinical
+    experience performing one protocol, held from ``verified_on``. Only registry staff verify
+    or withdraw it; a withdrawal flags the certifications it underpinned for review."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="experience")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    years = models.PositiveSmallIntegerField()
+    cases = models.PositiveIntegerField()
+    evidence = models.TextField()
+    verified_on = models.DateField()
+    verified_at = models.DateTimeField()
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawn_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["instructor", "verified_on"]
+        verbose_name_plural = "clinical experience"
+
+    def __str__(self) -> str:
+        return f"{self.instructor_id} in {self.protocol_id}"
+
+
+class Certification(models.Model):
+    """A therapist's certification in one protocol, issued by a school, taught by an
+    instructor, valid over ``[valid_from, expires_at)``. Issued certifications are never edited
+    or deleted (a database trigger refuses it): revocation and review are new facts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    serial = models.CharField(max_length=40, unique=True, editable=False)
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="certifications")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="certifications")
+    instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="certifications")
+    taught_on = models.DateField()
+    valid_from = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoked_reason = models.TextField(blank=True)
+    review_required = models.BooleanField(default=False)
+    review_reason = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    # The only columns an UPDATE may change (the trigger in the migration holds it).
+    MUTABLE_FIELDS = (
+        "revoked_at",
+        "revoked_by_id",
+        "revoked_reason",
+        "review_required",
+        "review_reason",
+        "reviewed_at",
+        "reviewed_by_id",
+    )
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [
+            models.Index(fields=["therapist", "protocol"]),
+            models.Index(fields=["school", "protocol"]),
+            models.Index(fields=["instructor", "protocol"]),
+            models.Index(fields=["expires_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("valid_from")),
+                name="certification_window_ordered",
+                violation_error_message="A certification must expire after it becomes valid.",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""),
+                name="certification_revocation_has_reason",
+                violation_error_message="A revocation needs a reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.serial} {self.protocol_id}"
+
+    @staticmethod
+    def new_serial() -> str:
+        # 128 bits from the OS's CSPRNG: unguessable, URL-safe.
+        return secrets.token_urlsafe(16)
+
+    def status_at(self, at) -> str:
+        """The status a reader sees at ``at``; revocation wins over the window."""
+        if self.revoked_at is not None and self.revoked_at <= at:
+            return CertificationStatus.REVOKED
+        if at < self.valid_from:
+            return CertificationStatus.NOT_YET_VALID
+        if at >= self.expires_at:
+            return CertificationStatus.EXPIRED
+        return CertificationStatus.ACTIVE
+
+
+class ModuleCompletion(models.Model):
+    """The therapist's completion of one module of the certification's protocol: when, how
+    many hours, and whether the assessment was passed. Part of the issued record: never
+    edited or deleted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    certification = models.ForeignKey(Certification, on_delete=models.PROTECT, related_name="modules")
+    kind = models.CharField(max_length=20, choices=ModuleKind.choices)
+    completed_on = models.DateField()
+    hours = models.DecimalField(max_digits=6, decimal_places=2)
+    assessment_passed = models.BooleanField()
+
+    class Meta:
+        ordering = ["certification", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certification", "kind"],
+                name="module_completion_one_per_kind",
+                violation_error_message="One completion per module kind.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certification_id}: {self.kind}"

