@@ -1,0 +1,74 @@
+"""Catalog factories. A protocol always gets its three modules (the database insists)."""
+
+from decimal import Decimal
+
+import factory
+
+from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
+from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+
+
+class ProtocolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Protocol
+        django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
+
+    slug = factory.Sequence(lambda n: f"protocol-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").capitalize())
+    region = BodyRegion.LUMBAR
+    max_focus_minutes = 30
+    validity_months = 24
+    min_instructor_years = 5
+    min_instructor_cases = 200
+    source = "Test source"
+    version = "1"
+
+    @factory.post_generation
+    def modules(obj, create, extracted, **kwargs):
+        if not create or obj.modules.exists():
+            return
+        for kind in ModuleKind.values:
+            Module.objects.create(
+                protocol=obj, kind=kind, title=f"{obj.name}: {kind}", min_hours=Decimal("8")
+            )
+
+    @factory.post_generation
+    def prerequisites(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.prerequisites.set(extracted)
+
+
+class ConditionFactory(factory.django.DjangoModelFactory):
+    """``requirements``: a list of groups, each a list of protocols."""
+
+    class Meta:
+        model = Condition
+        django_get_or_create = ("code",)
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"X{n:02d}.{n % 10}")
+    code_system = "ICD-10-CM FY2026"
+    name = factory.Sequence(lambda n: f"Condition {n}")
+    region = BodyRegion.LUMBAR
+    source = "Test source"
+
+    @factory.post_generation
+    def requirements(obj, create, extracted, **kwargs):
+        if not create or not extracted:
+            return
+        for position, group in enumerate(extracted):
+            rg = RequirementGroup.objects.create(condition=obj, position=position)
+            rg.protocols.set(group)
+
+
+class ScreeningQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScreeningQuestion
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"question-{n}")
+    text = factory.Sequence(lambda n: f"Red flag question {n}?")
+    action = ScreeningAction.REFER_PHYSICIAN
+    regions = factory.LazyFunction(list)
+    source = "Test source"
