@@ -1,0 +1,3 @@
+"""Verifiable-credential routes (signed certificates, JWKS, verification)."""
+
+urlpatterns: list = []
