@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -67,3 +68,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class OutboxEvent(models.Model):
+    """An event leaving the system (webhook, e-mail), written in the same transaction as the
+    change that causes it and delivered afterwards by Celery with retries: nothing is lost when
+    the broker or a receiver is down. ``audience`` names the tenants told (``spa:<id>``,
+    ``school:<id>``). ``data`` never carries client data."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    data = models.JSONField(encoder=DjangoJSONEncoder)
+    audience = ArrayField(models.CharField(max_length=80), default=list)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

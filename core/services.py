@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from core.models import AuditEvent, User
+from core.models import AuditEvent, OutboxEvent, User
 
 
 def audit_record(
@@ -29,3 +29,10 @@ def audit_record(
         after=after,
         reason=reason,
     )
+
+
+def outbox_add(*, type: str, data: dict[str, Any], audience: list[str]) -> OutboxEvent:
+    """Queue an event for delivery, in the caller's transaction. Delivery is scheduled on
+    commit; a periodic sweep re-sends whatever is still undelivered."""
+    event = OutboxEvent.objects.create(type=type, data=data, audience=sorted(set(audience)))
+    return event
