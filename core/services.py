@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
 from core.models import AuditEvent, OutboxEvent, User
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -31,8 +36,24 @@ def audit_record(
     )
 
 
+# Called with an event id once the transaction that wrote it commits. A higher layer (the
+# registry's delivery) registers here, so core needs to know nothing about receivers.
+outbox_listeners: list[Callable[[str], None]] = []
+
+
+def _notify_listeners(event_id: str) -> None:
+    for listener in outbox_listeners:
+        try:
+            listener(event_id)
+        except Exception:  # the broker may be down: the periodic sweep sends it later
+            logger.warning("could not schedule delivery of event %s; the sweep will", event_id,
+                           exc_info=True)
+
+
 def outbox_add(*, type: str, data: dict[str, Any], audience: list[str]) -> OutboxEvent:
-    """Queue an event for delivery, in the caller's transaction. Delivery is scheduled on
-    commit; a periodic sweep re-sends whatever is still undelivered."""
+    """Queue an event for delivery, in the caller's transaction (invariant 7). Delivery is
+    scheduled on commit; a periodic sweep sends whatever is still undelivered, so nothing is
+    lost when the broker or a receiver is down."""
     event = OutboxEvent.objects.create(type=type, data=data, audience=sorted(set(audience)))
+    transaction.on_commit(partial(_notify_listeners, str(event.pk)))
     return event

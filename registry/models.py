@@ -240,3 +240,99 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"decision {self.made_at:%Y-%m-%d %H:%M} allowed={self.allowed}"
+
+
+class WebhookSubscription(models.Model):
+    """A spa's or a school's endpoint for events about it, signed with ``secret``
+    (HMAC-SHA256). ``events`` lists the event types wanted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    spa = models.ForeignKey(Spa, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    url = models.URLField(max_length=500)
+    events = ArrayField(models.CharField(max_length=60), default=list)
+    secret = models.CharField(max_length=128)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(spa__isnull=False, school__isnull=True)
+                | Q(spa__isnull=True, school__isnull=False),
+                name="webhook_belongs_to_spa_or_school",
+                violation_error_message="A webhook belongs to one spa or one school.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def audience(self) -> str:
+        return f"spa:{self.spa_id}" if self.spa_id else f"school:{self.school_id}"
+
+
+class Delivery(models.Model):
+    """One event to one receiver (a webhook or a contact e-mail address), delivered at least
+    once: retried with exponential back-off and jitter until it succeeds."""
+
+    class Channel(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        EMAIL = "email", "E-mail"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey("core.OutboxEvent", on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subscription = models.ForeignKey(
+        WebhookSubscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    email = models.EmailField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "subscription"],
+                condition=Q(subscription__isnull=False),
+                name="delivery_once_per_event_and_webhook",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "email"],
+                condition=Q(channel="email"),
+                name="delivery_once_per_event_and_email",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True),
+                name="delivery_due_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.event_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at a delivery and what the receiver answered. Append-only."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="attempt_log")
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True)
+    error = models.TextField(blank=True)
+    succeeded = models.BooleanField()
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.delivery_id} {self.status_code}"

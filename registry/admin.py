@@ -1,0 +1,60 @@
+"""Admin for registry staff. Intakes' conditions and screening answers never appear in a
+list (minimum necessary); bookings and decisions are read-only — writes go through the
+services (the API and the pages)."""
+
+from django.contrib import admin
+
+from registry.models import Booking, Decision, Employment, Membership, Spa
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Spa)
+class SpaAdmin(ReadOnlyAdmin):
+    list_display = ("name", "jurisdiction", "timezone", "contact_email")
+    search_fields = ("name", "contact_email")
+    list_filter = ("jurisdiction",)
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ("user", "role", "spa", "school", "therapist")
+    list_filter = ("role",)
+    search_fields = ("user__username",)
+    list_select_related = ("user", "spa", "school", "therapist")
+
+
+@admin.register(Employment)
+class EmploymentAdmin(ReadOnlyAdmin):
+    list_display = ("therapist", "spa", "started_on", "ended_on")
+    list_filter = ("spa",)
+    search_fields = ("therapist__name", "spa__name")
+    list_select_related = ("therapist", "spa")
+
+
+@admin.register(Booking)
+class BookingAdmin(ReadOnlyAdmin):
+    list_display = ("start", "spa", "therapist", "status")
+    list_filter = ("status", "spa")
+    search_fields = ("therapist__name", "spa__name")
+    list_select_related = ("therapist", "spa")
+    date_hierarchy = "start"
+    # No intake, reasons or case: they can name a client's conditions.
+    fields = ("spa", "therapist", "start", "end", "status", "created_at")
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ("made_at", "kind", "spa", "therapist", "allowed")
+    list_filter = ("allowed", "kind", "spa")
+    list_select_related = ("therapist", "spa")
+    fields = ("made_at", "kind", "spa", "therapist", "booking", "allowed")

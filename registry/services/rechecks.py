@@ -1,0 +1,236 @@
+"""Use cases that reach forward: a change something future bookings rest on, then the
+re-check of those bookings, in one transaction (invariant 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError
+from core.models import User
+from core.services import audit_record
+from credentials import services as credential_services
+from credentials.choices import LicenseStatus
+from credentials.models import Certification, License, Therapist
+from registry import eligibility
+from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
+from registry.models import Booking, Employment, Spa
+from registry.selectors import eligibility_case, eligibility_facts_for_therapist
+from registry.services.bookings import (
+    _lock_therapist,
+    _reasons,
+    decision_record,
+    eligible_therapists,
+    slot_of,
+)
+
+
+def future_active_bookings(now: dt.datetime) -> QuerySet[Booking]:
+    """Bookings still to come that hold a slot: the ones a change can make unsafe."""
+    return Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES, end__gt=now)
+
+
+def bookings_recheck(
+    *, actor: User | None, bookings: QuerySet[Booking], now: dt.datetime
+) -> list[Booking]:
+    """Re-decide each booking on today's facts (itself aside). A booking no longer allowed
+    becomes ``needs-reassignment`` with its reasons and the therapists allowed for the same
+    intake and slot; every re-decision goes to the decision log. Returns the bookings that
+    changed to needs-reassignment. Call inside the change's transaction."""
+    changed: list[Booking] = []
+    facts_by_therapist: dict[Any, eligibility.TherapistFacts] = {}
+    rows = list(
+        bookings.select_for_update(of=("self",))
+        .select_related("spa", "intake", "therapist")
+        .order_by("therapist_id", "start")
+    )
+    for booking in rows:
+        slot = slot_of(booking)
+        facts = facts_by_therapist.get(booking.therapist_id)
+        if facts is None:
+            # One window covering every booking of this therapist in this re-check.
+            window = (
+                min(b.start for b in rows if b.therapist_id == booking.therapist_id),
+                max(b.end for b in rows if b.therapist_id == booking.therapist_id),
+            )
+            facts = eligibility_facts_for_therapist(therapist_id=booking.therapist_id, window=window)
+            facts_by_therapist[booking.therapist_id] = facts
+        case = eligibility_case(
+            intake=booking.intake,
+            start=booking.start,
+            end=booking.end,
+            focus_region=booking.focus_region,
+            focus_minutes=booking.focus_minutes,
+            booking_id=str(booking.pk),
+        )
+        result = eligibility.decide(facts, case)
+        decision_record(
+            actor=actor, kind=DecisionKind.RECHECK, slot=slot, therapist_id=booking.therapist_id,
+            result=result, booking=booking, now=now,
+        )
+        if result.allowed:
+            continue
+        suggestions = [
+            c.therapist_id
+            for c in eligible_therapists(slot=slot, exclude_booking_id=booking.pk)
+            if c.result.allowed and str(c.therapist_id) != str(booking.therapist_id)
+        ]
+        booking.status = BookingStatus.NEEDS_REASSIGNMENT
+        booking.reasons = _reasons(result.reasons)
+        booking.warnings = _reasons(result.warnings)
+        booking.suggested_therapists = suggestions
+        booking.save(update_fields=["status", "reasons", "warnings", "suggested_therapists", "updated_at"])
+        changed.append(booking)
+    for booking in changed:
+        _announce_needs_reassignment(booking)
+    return changed
+
+
+def _announce_needs_reassignment(booking: Booking) -> None:
+    """The spa is told (outbox event) — see ``registry.events``."""
+    from registry import events
+
+    events.booking_needs_reassignment(booking)
+
+
+def certification_revoke(
+    *, actor: User | None, certification: Certification, reason: str, now: dt.datetime | None = None
+) -> tuple[Certification, list[Booking]]:
+    """Revoke a certification (it stops counting from now) and re-check every future booking
+    of its therapist whose intake needs its protocol, in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_therapist(certification.therapist_id)
+        certification = credential_services.certification_revoke(
+            actor=actor, certification=certification, reason=reason, at=now
+        )
+        affected = future_active_bookings(now).filter(
+            therapist_id=certification.therapist_id,
+            intake__conditions__requirement_groups__protocols=certification.protocol_id,
+        ).distinct()
+        changed = bookings_recheck(
+            actor=actor, bookings=Booking.objects.filter(pk__in=affected.values("pk")), now=now
+        )
+    return certification, changed
+
+
+def license_change(
+    *,
+    actor: User | None,
+    license: License,
+    reason: str,
+    status: str | None = None,
+    expires_on: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[License, list[Booking]]:
+    """Change a licence's status or expiry (a renewal moves ``expires_on``). When it becomes
+    less permissive — away from active, or ending earlier — every future booking of the
+    therapist at a spa in the licence's jurisdiction is re-checked in the same transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_therapist(license.therapist_id)
+        before = License.objects.select_for_update().get(pk=license.pk)
+        result = credential_services.license_change(
+            actor=actor, license=before, status=status, expires_on=expires_on, reason=reason
+        )
+        license = result[0] if isinstance(result, tuple) else result
+        license.refresh_from_db()
+        narrowed = (
+            before.status == LicenseStatus.ACTIVE and license.status != LicenseStatus.ACTIVE
+        ) or license.expires_on < before.expires_on
+        changed: list[Booking] = []
+        if narrowed:
+            affected = future_active_bookings(now).filter(
+                therapist_id=license.therapist_id, spa__jurisdiction=license.jurisdiction
+            )
+            changed = bookings_recheck(actor=actor, bookings=affected, now=now)
+    return license, changed
+
+
+def _local_today(spa: Spa, now: dt.datetime) -> dt.date:
+    return now.astimezone(zoneinfo.ZoneInfo(spa.timezone)).date()
+
+
+@transaction.atomic
+def spa_create(
+    *, actor: User | None, name: str, jurisdiction: str, timezone_name: str, contact_email: str = ""
+) -> Spa:
+    """A spa: licences count in its jurisdiction, days are read in its timezone."""
+    errors: dict[str, list[str]] = {}
+    try:
+        zoneinfo.ZoneInfo(timezone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = [f"Unknown timezone '{timezone_name}' (use an IANA name)."]
+    if not name.strip():
+        errors["name"] = ["A name is required."]
+    if errors:
+        raise DomainError("The spa has invalid fields.", errors=errors)
+    spa = Spa.objects.create(
+        name=name.strip(), jurisdiction=jurisdiction, timezone=timezone_name, contact_email=contact_email
+    )
+    audit_record(actor=actor, action="spa.create", obj=spa, after={"name": spa.name})
+    return spa
+
+
+@transaction.atomic
+def employment_start(
+    *,
+    actor: User | None,
+    spa: Spa,
+    therapist: Therapist,
+    started_on: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Employment:
+    """A spa hires a therapist from ``started_on`` (default: today in the spa's timezone)."""
+    now = now or timezone.now()
+    started_on = started_on or _local_today(spa, now)
+    if Employment.objects.filter(spa=spa, therapist=therapist, ended_on__isnull=True).exists():
+        raise DomainError(
+            "The therapist is already employed at this spa.",
+            errors={"therapist": ["The therapist is already employed at this spa."]},
+        )
+    employment = Employment.objects.create(spa=spa, therapist=therapist, started_on=started_on)
+    audit_record(
+        actor=actor, action="employment.start", obj=employment,
+        after={"spa": str(spa.pk), "therapist": str(therapist.pk), "started_on": started_on},
+    )
+    return employment
+
+
+def employment_end(
+    *,
+    actor: User | None,
+    employment: Employment,
+    ended_on: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Employment, list[Booking]]:
+    """End an employment (default: today in the spa's timezone, inclusive). Every future
+    booking of the therapist at that spa is re-checked in the same transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_therapist(employment.therapist_id)
+        employment = Employment.objects.select_for_update().select_related("spa").get(pk=employment.pk)
+        if employment.ended_on is not None:
+            raise Conflict("This employment has already ended.")
+        ended_on = ended_on or _local_today(employment.spa, now)
+        if ended_on < employment.started_on:
+            raise DomainError(
+                "An employment cannot end before it starts.",
+                errors={"ended_on": ["An employment cannot end before it starts."]},
+            )
+        employment.ended_on = ended_on
+        employment.save(update_fields=["ended_on"])
+        audit_record(
+            actor=actor, action="employment.end", obj=employment,
+            before={"ended_on": None}, after={"ended_on": ended_on},
+        )
+        affected = future_active_bookings(now).filter(
+            therapist_id=employment.therapist_id, spa_id=employment.spa_id
+        )
+        changed = bookings_recheck(actor=actor, bookings=affected, now=now)
+    return employment, changed

@@ -1,0 +1,106 @@
+"""Races with real connections: each thread has its own PostgreSQL connection and transaction."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from credentials.tests.factories import CertificationFactory, LicenseFactory, TherapistFactory
+from protocols.choices import BodyRegion
+from protocols.tests.factories import ConditionFactory, ProtocolFactory
+from registry.choices import BookingStatus
+from registry.models import Booking, Decision
+from registry.services.bookings import booking_create, slot_validate
+from registry.services.rechecks import certification_revoke
+from registry.tests.factories import EmploymentFactory, IntakeFactory, SpaFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(functions):
+    """Start every function at once (a barrier) and collect results or exceptions."""
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+
+    def runner(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except BaseException as error:  # noqa: BLE001 - collected and asserted on below
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+@pytest.fixture
+def setup():
+    protocol = ProtocolFactory(slug="low-back-radiculopathy", region=BodyRegion.LUMBAR)
+    condition = ConditionFactory(code="M51.16", region=BodyRegion.LUMBAR, requirements=[[protocol]])
+    spa = SpaFactory()
+    therapist = TherapistFactory(name="Ana Silva")
+    LicenseFactory(therapist=therapist, jurisdiction=spa.jurisdiction)
+    EmploymentFactory(spa=spa, therapist=therapist)
+    certification = CertificationFactory(therapist=therapist, protocol=protocol)
+    intake = IntakeFactory(spa=spa, conditions=[condition])
+    start = (timezone.now() + dt.timedelta(days=1)).replace(second=0, microsecond=0)
+    return spa, therapist, certification, intake, start, protocol
+
+
+def test_twenty_simultaneous_overlapping_bookings_confirm_exactly_one(setup):
+    spa, therapist, _, intake, start, _ = setup
+
+    def attempt(offset):
+        slot = slot_validate(
+            spa=spa, intake=intake, start=start + dt.timedelta(minutes=offset), duration_minutes=60,
+            focus_region="lumbar", focus_minutes=20,
+        )
+        return booking_create(actor=None, therapist=therapist, slot=slot)
+
+    results = run_together([lambda i=i: attempt(i) for i in range(20)])
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors == []
+    assert sum(1 for r in results if r.allowed) == 1
+    refused = [r for r in results if not r.allowed]
+    assert len(refused) == 19
+    assert all([x.code for x in r.result.reasons] == ["THERAPIST_UNAVAILABLE"] for r in refused)
+    assert Booking.objects.filter(status=BookingStatus.CONFIRMED).count() == 1
+    assert Decision.objects.count() == 20
+
+
+def test_revocation_racing_a_booking_never_leaves_a_confirmed_booking_on_it(setup):
+    spa, therapist, _, intake, start, protocol = setup
+    for trial in range(50):
+        certification = CertificationFactory(therapist=therapist, protocol=protocol)
+        # Only this trial's certification may carry the booking.
+        for other in therapist.certifications.exclude(pk=certification.pk).filter(revoked_at=None):
+            certification_revoke(actor=None, certification=other, reason="setup")
+        slot_start = start + dt.timedelta(hours=2 * trial)
+
+        def book(slot_start=slot_start):
+            slot = slot_validate(
+                spa=spa, intake=intake, start=slot_start, duration_minutes=60,
+                focus_region="lumbar", focus_minutes=20,
+            )
+            return booking_create(actor=None, therapist=therapist, slot=slot)
+
+        def revoke(certification=certification):
+            return certification_revoke(actor=None, certification=certification, reason="race")
+
+        results = run_together([book, revoke] if trial % 2 else [revoke, book])
+        assert not [r for r in results if isinstance(r, BaseException)]
+        certification.refresh_from_db()
+        assert certification.revoked_at is not None
+        confirmed = Booking.objects.filter(
+            therapist=therapist, start=slot_start, status=BookingStatus.CONFIRMED
+        )
+        assert not confirmed.exists(), f"trial {trial}: confirmed booking rests on a revoked certification"
+    connection.close()
