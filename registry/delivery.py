@@ -133,7 +133,7 @@ def delivery_attempt(*, delivery_id: Any, now: dt.datetime | None = None) -> Del
     now = now or timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "subscription")
             .filter(pk=delivery_id, delivered_at__isnull=True, next_attempt_at__lte=now)
             .first()

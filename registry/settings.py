@@ -116,6 +116,9 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+if os.environ.get("REGISTRY_DB_NAME"):
+    # A worker started by the integration tests joins the test database.
+    DATABASES["default"]["NAME"] = os.environ["REGISTRY_DB_NAME"]
 if os.environ.get("REGISTRY_TEST_DB_NAME"):
     # Lets several test runs share one server without sharing a test database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["REGISTRY_TEST_DB_NAME"]}

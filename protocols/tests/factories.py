@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import factory
+from django.db import transaction
 
 from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
 from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
@@ -24,14 +25,18 @@ class ProtocolFactory(factory.django.DjangoModelFactory):
     source = "Test source"
     version = "1"
 
-    @factory.post_generation
-    def modules(obj, create, extracted, **kwargs):
-        if not create or obj.modules.exists():
-            return
-        for kind in ModuleKind.values:
-            Module.objects.create(
-                protocol=obj, kind=kind, title=f"{obj.name}: {kind}", min_hours=Decimal("8")
-            )
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # The protocol and its three modules in one transaction: the database checks the
+        # three modules at commit (also in autocommit, as in transactional tests).
+        with transaction.atomic():
+            obj = super()._create(model_class, *args, **kwargs)
+            if not obj.modules.exists():
+                for kind in ModuleKind.values:
+                    Module.objects.create(
+                        protocol=obj, kind=kind, title=f"{obj.name}: {kind}", min_hours=Decimal("8")
+                    )
+        return obj
 
     @factory.post_generation
     def prerequisites(obj, create, extracted, **kwargs):
@@ -72,3 +77,28 @@ class ScreeningQuestionFactory(factory.django.DjangoModelFactory):
     action = ScreeningAction.REFER_PHYSICIAN
     regions = factory.LazyFunction(list)
     source = "Test source"
+
+
+def module_specs(name: str = "Protocol", *, hours: str = "8") -> list[dict]:
+    """The three modules ``protocols.services.protocol_create`` takes, one per kind."""
+    return [
+        {"kind": kind, "title": f"{name}: {kind}", "min_hours": Decimal(hours)} for kind in ModuleKind.values
+    ]
+
+
+def protocol_kwargs(slug: str = "test-protocol", **overrides) -> dict:
+    """Valid keyword arguments for ``protocol_create`` (without ``actor``)."""
+    kwargs = {
+        "slug": slug,
+        "name": slug.replace("-", " ").capitalize(),
+        "region": BodyRegion.LUMBAR,
+        "max_focus_minutes": 30,
+        "validity_months": 24,
+        "min_instructor_years": 5,
+        "min_instructor_cases": 200,
+        "modules": module_specs(slug),
+        "prerequisites": [],
+        "source": "Test source",
+    }
+    kwargs.update(overrides)
+    return kwargs
