@@ -7,11 +7,12 @@ the first. Selectors (``registry.selectors``) load the facts in a fixed number o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 class ReasonCode(StrEnum):
@@ -131,6 +132,43 @@ class Case:
     booking_id: str | None = None
     warning_days: int = 30
 
+    def as_dict(self) -> dict[str, Any]:
+        """The case as plain JSON values (for the decision log)."""
+        return {
+            "spa": self.spa_id,
+            "jurisdiction": self.spa_jurisdiction,
+            "timezone": self.spa_timezone,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "intake_valid_until": self.intake_valid_until.isoformat(),
+            "conditions": [
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "region": c.region,
+                    "requirement_groups": [list(group) for group in c.requirement_groups],
+                }
+                for c in self.conditions
+            ],
+            "screening": [
+                {
+                    "question": a.question,
+                    "action": a.action,
+                    "answer": a.answer,
+                    "cleared": a.cleared,
+                }
+                for a in self.screening
+            ],
+            "focus_region": self.focus_region,
+            "focus_minutes": self.focus_minutes,
+            "protocols": {
+                slug: {"name": p.name, "region": p.region, "max_focus_minutes": p.max_focus_minutes}
+                for slug, p in sorted(self.protocols.items())
+            },
+            "booking": self.booking_id,
+            "warning_days": self.warning_days,
+        }
+
 
 # --- the decision --------------------------------------------------------------------------
 
@@ -171,7 +209,418 @@ class Decision:
     reasons: tuple[Reason, ...] = ()
     warnings: tuple[Reason, ...] = ()
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "reasons": [r.as_dict() for r in self.reasons],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a therapist may treat at one instant: the protocols they hold a valid
+    certification in (given a licence), and the conditions whose every group those meet."""
+
+    protocols: list[str]
+    conditions: list[str]
+
+
+# --- time: instants, and days read in the spa's timezone ------------------------------------
+
+_TICK = timedelta(microseconds=1)
+
+
+def local_days(start: datetime, end: datetime, tz_name: str) -> tuple[date, date]:
+    """The local days a session ``[start, end)`` touches, first and last, in ``tz_name``.
+
+    ``end`` is exclusive, so the last day is that of ``end - 1µs``: a session ending at
+    midnight does not touch the next day.
+    """
+    tz = ZoneInfo(tz_name)
+    return start.astimezone(tz).date(), (end - _TICK).astimezone(tz).date()
+
+
+def _at_local(moment: datetime, tz_name: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(tz_name)):%Y-%m-%d %H:%M %Z}"
+
+
+# --- the pure rules, shared by decide() and scope_of() --------------------------------------
+
+
+def certification_valid_for(cert: CertificationFact, start: datetime, end: datetime) -> bool:
+    """Valid for the whole of ``[start, end)``: ``valid_from <= start``, ``end <= expires_at``,
+    and not revoked before ``end``."""
+    return (
+        cert.valid_from <= start
+        and end <= cert.expires_at
+        and (cert.revoked_at is None or cert.revoked_at >= end)
+    )
+
+
+def certification_problem(cert: CertificationFact, start: datetime, end: datetime) -> ReasonCode | None:
+    """Why a certification does not cover ``[start, end)``: the first that applies of revoked,
+    expired, not yet valid; ``None`` when it covers it."""
+    if cert.revoked_at is not None and cert.revoked_at < end:
+        return ReasonCode.CERTIFICATION_REVOKED
+    if cert.expires_at < end:
+        return ReasonCode.CERTIFICATION_EXPIRED
+    if cert.valid_from > start:
+        return ReasonCode.CERTIFICATION_NOT_YET_VALID
+    return None
+
+
+_CERTIFICATION_PRECEDENCE = (
+    ReasonCode.CERTIFICATION_REVOKED,
+    ReasonCode.CERTIFICATION_EXPIRED,
+    ReasonCode.CERTIFICATION_NOT_YET_VALID,
+)
+
+
+def licence_active_over(licence: LicenseFact, first_day: date, last_day: date) -> bool:
+    """Active on every day from ``first_day`` to ``last_day`` (inclusive)."""
+    return licence.status == "active" and licence.valid_from <= first_day and last_day <= licence.expires_on
+
+
+def employment_covers(employment: EmploymentFact, spa_id: str, first_day: date, last_day: date) -> bool:
+    return (
+        employment.spa_id == spa_id
+        and employment.started_on <= first_day
+        and (employment.ended_on is None or last_day <= employment.ended_on)
+    )
+
+
+def licence_used(
+    licences: Iterable[LicenseFact], jurisdiction: str | None, first_day: date, last_day: date
+) -> LicenseFact | None:
+    """The licence a session rests on: of those in ``jurisdiction`` (any, when ``None``) active
+    over the days, the one lasting longest."""
+    usable = [
+        lic
+        for lic in licences
+        if (jurisdiction is None or lic.jurisdiction == jurisdiction)
+        and licence_active_over(lic, first_day, last_day)
+    ]
+    return max(usable, key=lambda lic: (lic.expires_on, lic.id), default=None)
+
+
+def group_met(
+    certifications: Iterable[CertificationFact], group: Sequence[str], start: datetime, end: datetime
+) -> bool:
+    """A group is met by a certification valid over ``[start, end)`` in any one of its protocols."""
+    return any(c.protocol in group and certification_valid_for(c, start, end) for c in certifications)
+
+
+def scope_of(
+    facts: TherapistFacts,
+    protocols_by_condition: Mapping[str, Sequence[Sequence[str]]],
+    at: datetime,
+    jurisdiction: str | None = None,
+    tz_name: str = "UTC",
+) -> Scope:
+    """The therapist's scope at the instant ``at``.
+
+    The instant is read as the shortest session ``[at, at + 1µs)``, so the rules are
+    ``decide()``'s: a certification counts when ``valid_from <= at < expires_at`` and it was
+    not revoked at or before ``at``. Without an active licence (in ``jurisdiction`` on the day
+    of ``at`` in ``tz_name``; any jurisdiction when ``None``) the scope is empty. Conditions:
+    those whose every requirement group the held protocols meet (no groups: always).
+    """
+    end = at + _TICK
+    first_day, last_day = local_days(at, end, tz_name)
+    if licence_used(facts.licenses, jurisdiction, first_day, last_day) is None:
+        return Scope(protocols=[], conditions=[])
+    held = {c.protocol for c in facts.certifications if certification_valid_for(c, at, end)}
+    conditions = [
+        code
+        for code, groups in protocols_by_condition.items()
+        if all(held.intersection(group) for group in groups)
+    ]
+    return Scope(protocols=sorted(held), conditions=sorted(conditions))
+
+
+# --- decide() and its rule functions ----------------------------------------------------------
+
 
 def decide(facts: TherapistFacts, case: Case) -> Decision:
-    """Every reason this therapist may not take this case, and the warnings."""
-    raise NotImplementedError
+    """Every reason this therapist may not take this case, and the warnings.
+
+    Each rule function looks at one thing and returns all of its reasons; none stops the
+    others. ``allowed`` is true exactly when no rule found a reason.
+    """
+    for moment in (case.start, case.end, case.intake_valid_until):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("The engine reads aware datetimes only.")
+    if case.end <= case.start:
+        raise ValueError("A session must end after it starts.")
+    reasons = [reason for rule in RULES for reason in rule(facts, case)]
+    return Decision(allowed=not reasons, reasons=tuple(reasons), warnings=tuple(_warnings(facts, case)))
+
+
+def _red_flags(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """A yes to a red-flag question means referral, not massage. A recorded clearance lifts a
+    ``refer-physician`` flag; a ``refer-emergency`` flag it never lifts."""
+    reasons = []
+    for answer in case.screening:
+        if not answer.answer or (answer.cleared and answer.action == REFER_PHYSICIAN):
+            continue
+        if answer.action == REFER_PHYSICIAN:
+            advice = "the client must see a physician first; no massage until a clearance is recorded"
+        else:
+            advice = "refer the client to emergency care now; no massage"
+        reasons.append(
+            Reason(
+                code=ReasonCode.RED_FLAG_REFERRAL,
+                message=f"The client answered yes to \u201c{answer.text}\u201d: {advice}.",
+                question=answer.question,
+                action=answer.action,
+            )
+        )
+    return reasons
+
+
+def _intake(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """An intake serves sessions that start before it expires; later, screen again."""
+    if case.start < case.intake_valid_until:
+        return []
+    return [
+        Reason(
+            code=ReasonCode.INTAKE_EXPIRED,
+            message=(
+                f"The intake served sessions starting before "
+                f"{_at_local(case.intake_valid_until, case.spa_timezone)}; "
+                "ask the screening questions again and record a new intake."
+            ),
+        )
+    ]
+
+
+def _employment(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """One employment at the spa must cover the session's first and last local day."""
+    first_day, last_day = local_days(case.start, case.end, case.spa_timezone)
+    if any(employment_covers(e, case.spa_id, first_day, last_day) for e in facts.employments):
+        return []
+    days = f"on {first_day}" if first_day == last_day else f"from {first_day} to {last_day}"
+    return [
+        Reason(
+            code=ReasonCode.NOT_EMPLOYED_AT_SPA,
+            message=f"{facts.name} is not employed at this spa {days}.",
+        )
+    ]
+
+
+def _licence(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """A licence in the spa's jurisdiction, active on every local day of the session."""
+    here = [lic for lic in facts.licenses if lic.jurisdiction == case.spa_jurisdiction]
+    if not here:
+        return [
+            Reason(
+                code=ReasonCode.LICENSE_MISSING,
+                message=f"{facts.name} has no licence to practise in {case.spa_jurisdiction}.",
+            )
+        ]
+    first_day, last_day = local_days(case.start, case.end, case.spa_timezone)
+    if licence_used(here, case.spa_jurisdiction, first_day, last_day) is not None:
+        return []
+    latest = max(here, key=lambda lic: (lic.expires_on, lic.id))
+    if latest.status != "active":
+        detail = f"the latest one is {latest.status}"
+    elif latest.expires_on < last_day:
+        detail = f"the latest one expires on {latest.expires_on}"
+    else:
+        detail = f"the latest one is valid only from {latest.valid_from}"
+    days = f"on {first_day}" if first_day == last_day else f"on {first_day} and {last_day}"
+    return [
+        Reason(
+            code=ReasonCode.LICENSE_INACTIVE,
+            message=(
+                f"{facts.name} has no licence in {case.spa_jurisdiction} that is active {days} ({detail})."
+            ),
+        )
+    ]
+
+
+def _protocol_name(case: Case, slug: str) -> str:
+    protocol = case.protocols.get(slug)
+    return protocol.name if protocol is not None else slug
+
+
+def _requirements(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """Every requirement group of every condition must be met for the whole session. An unmet
+    group is ``PROTOCOL_NOT_CERTIFIED`` unless the therapist holds some certification in it;
+    then the first that applies of revoked, expired, not yet valid."""
+    reasons = []
+    for condition in case.conditions:
+        for group in condition.requirement_groups:
+            if group_met(facts.certifications, group, case.start, case.end):
+                continue
+            reasons.append(_unmet_group(facts, case, condition, group))
+    return reasons
+
+
+def _unmet_group(
+    facts: TherapistFacts, case: Case, condition: ConditionFact, group: tuple[str, ...]
+) -> Reason:
+    held = [c for c in facts.certifications if c.protocol in group]
+    problems = {c.id: certification_problem(c, case.start, case.end) for c in held}
+    for code in _CERTIFICATION_PRECEDENCE:
+        matching = [c for c in held if problems[c.id] == code]
+        if not matching:
+            continue
+        # the most recently issued one of them: the one the front desk will be asked about
+        cert = max(matching, key=lambda c: (c.valid_from, c.expires_at, c.id))
+        protocol = _protocol_name(case, cert.protocol)
+        what = f"{facts.name}'s certification in {protocol}, which {condition.code} requires,"
+        if code is ReasonCode.CERTIFICATION_REVOKED and cert.revoked_at is not None:
+            message = f"{what} was revoked on {_at_local(cert.revoked_at, case.spa_timezone)}."
+        elif code is ReasonCode.CERTIFICATION_EXPIRED:
+            verb = "expired" if cert.expires_at <= case.start else "expires"
+            when = _at_local(cert.expires_at, case.spa_timezone)
+            message = f"{what} {verb} on {when}, before this session ends."
+        else:
+            when = _at_local(cert.valid_from, case.spa_timezone)
+            message = f"{what} is valid only from {when}, after this session starts."
+        return Reason(
+            code=code,
+            message=message,
+            condition=condition.code,
+            protocols=group,
+            certification=cert.id,
+        )
+    names = [_protocol_name(case, slug) for slug in group]
+    if len(names) == 1:
+        message = f"{facts.name} is not certified in {names[0]}, which {condition.code} requires."
+    elif names:
+        message = (
+            f"{facts.name} is not certified in any of {', '.join(names[:-1])} or {names[-1]}; "
+            f"{condition.code} requires one of them."
+        )
+    else:
+        message = f"{condition.code} requires a protocol the catalog does not name; no one may treat it."
+    return Reason(
+        code=ReasonCode.PROTOCOL_NOT_CERTIFIED, message=message, condition=condition.code, protocols=group
+    )
+
+
+def _dose(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """Focused minutes on a region stay within the smallest limit of the case's protocols on
+    that region. Whole-body work is not focused on one region; no protocol there, no limit."""
+    region = case.focus_region
+    if region is None or region == WHOLE_BODY or case.focus_minutes <= 0:
+        return []
+    named = {
+        slug for condition in case.conditions for group in condition.requirement_groups for slug in group
+    }
+    on_region = [case.protocols[slug] for slug in sorted(named) if slug in case.protocols]
+    on_region = [p for p in on_region if p.region == region]
+    if not on_region:
+        return []
+    limit = min(p.max_focus_minutes for p in on_region)
+    if case.focus_minutes <= limit:
+        return []
+    limiting = tuple(p.slug for p in on_region if p.max_focus_minutes == limit)
+    names = " and ".join(p.name for p in on_region if p.max_focus_minutes == limit)
+    return [
+        Reason(
+            code=ReasonCode.FOCUS_EXCEEDS_PROTOCOL_LIMIT,
+            message=(
+                f"{case.focus_minutes} minutes of focused work on the {region.replace('-', ' ')} region "
+                f"exceed the {limit}-minute limit of {names}; more than that is overstimulation."
+            ),
+            protocols=limiting,
+        )
+    ]
+
+
+def _availability(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """No other slot-holding booking overlaps ``[start, end)`` (back to back is fine). The id
+    of a colliding booking is given only when it belongs to this spa."""
+    reasons = []
+    elsewhere = False
+    for booking in sorted(facts.bookings, key=lambda b: (b.start, b.id)):
+        if booking.id == case.booking_id or not (booking.start < case.end and case.start < booking.end):
+            continue
+        if booking.spa_id != case.spa_id:
+            elsewhere = True
+            continue
+        reasons.append(
+            Reason(
+                code=ReasonCode.THERAPIST_UNAVAILABLE,
+                message=(
+                    f"{facts.name} already has a booking here from "
+                    f"{_at_local(booking.start, case.spa_timezone)} to "
+                    f"{_at_local(booking.end, case.spa_timezone)}."
+                ),
+                booking=booking.id,
+            )
+        )
+    if elsewhere:
+        reasons.append(
+            Reason(
+                code=ReasonCode.THERAPIST_UNAVAILABLE,
+                message=f"{facts.name} is booked elsewhere at this time.",
+            )
+        )
+    return reasons
+
+
+def _warnings(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """What still holds for this session but ends soon after it: a group's certification
+    (the longest-lasting one meeting it) and the licence the session rests on, each expiring
+    within ``warning_days`` after the session ends."""
+    warnings = []
+    horizon = case.end + timedelta(days=case.warning_days)
+    warned: set[str] = set()
+    for condition in case.conditions:
+        for group in condition.requirement_groups:
+            valid = [
+                c
+                for c in facts.certifications
+                if c.protocol in group and certification_valid_for(c, case.start, case.end)
+            ]
+            if not valid:
+                continue
+            cert = max(valid, key=lambda c: (c.expires_at, c.id))
+            if cert.expires_at > horizon or cert.id in warned:
+                continue
+            warned.add(cert.id)
+            warnings.append(
+                Reason(
+                    code=ReasonCode.CERTIFICATION_EXPIRES_SOON,
+                    message=(
+                        f"{facts.name}'s certification in {_protocol_name(case, cert.protocol)} "
+                        f"expires on {_at_local(cert.expires_at, case.spa_timezone)}, within "
+                        f"{case.warning_days} days after this session."
+                    ),
+                    condition=condition.code,
+                    protocols=(cert.protocol,),
+                    certification=cert.id,
+                )
+            )
+    first_day, last_day = local_days(case.start, case.end, case.spa_timezone)
+    licence = licence_used(facts.licenses, case.spa_jurisdiction, first_day, last_day)
+    if licence is not None and licence.expires_on <= last_day + timedelta(days=case.warning_days):
+        warnings.append(
+            Reason(
+                code=ReasonCode.LICENSE_EXPIRES_SOON,
+                message=(
+                    f"{facts.name}'s licence in {licence.jurisdiction} expires on {licence.expires_on}, "
+                    f"within {case.warning_days} days after this session."
+                ),
+            )
+        )
+    return warnings
+
+
+Rule = Callable[[TherapistFacts, Case], list[Reason]]
+
+# The order reasons are reported in: the client's safety first, then the therapist, the slot.
+RULES: tuple[Rule, ...] = (
+    _red_flags,
+    _intake,
+    _employment,
+    _licence,
+    _requirements,
+    _dose,
+    _availability,
+)
