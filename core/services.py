@@ -46,8 +46,7 @@ def _notify_listeners(event_id: str) -> None:
         try:
             listener(event_id)
         except Exception:  # the broker may be down: the periodic sweep sends it later
-            logger.warning("could not schedule delivery of event %s; the sweep will", event_id,
-                           exc_info=True)
+            logger.warning("could not schedule delivery of event %s; the sweep will", event_id, exc_info=True)
 
 
 def outbox_add(*, type: str, data: dict[str, Any], audience: list[str]) -> OutboxEvent:

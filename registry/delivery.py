@@ -76,12 +76,15 @@ def event_dispatch(*, event_id: Any, now: dt.datetime | None = None) -> list[Del
     }
     for webhook in webhooks:
         Delivery.objects.get_or_create(
-            event=event, subscription=webhook,
+            event=event,
+            subscription=webhook,
             defaults={"channel": Delivery.Channel.WEBHOOK, "next_attempt_at": now},
         )
     for email in sorted(emails):
         Delivery.objects.get_or_create(
-            event=event, channel=Delivery.Channel.EMAIL, email=email,
+            event=event,
+            channel=Delivery.Channel.EMAIL,
+            email=email,
             defaults={"next_attempt_at": now},
         )
     if event.dispatched_at is None:
@@ -122,7 +125,7 @@ def _send_email(delivery: Delivery, body: bytes) -> tuple[int | None, str]:
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[delivery.email],
         )
-    except Exception as error:  # noqa: BLE001 - any SMTP failure is retried
+    except Exception as error:
         return None, str(error)[:500]
     return 250, ""
 

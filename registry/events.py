@@ -5,7 +5,6 @@ from __future__ import annotations
 from core.services import outbox_add
 from registry.models import Booking
 
-
 # Reason keys safe outside the spa: no condition codes, screening questions or free text
 # that could name them.
 _PUBLIC_REASON_KEYS = ("code", "protocols", "certification")

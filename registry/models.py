@@ -248,9 +248,7 @@ class WebhookSubscription(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     spa = models.ForeignKey(Spa, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    school = models.ForeignKey(
-        School, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     url = models.URLField(max_length=500)
     events = ArrayField(models.CharField(max_length=60), default=list)
     secret = models.CharField(max_length=128)
@@ -312,7 +310,8 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True),
+                fields=["next_attempt_at"],
+                condition=Q(delivered_at__isnull=True),
                 name="delivery_due_idx",
             )
         ]

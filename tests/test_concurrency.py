@@ -28,7 +28,7 @@ def run_together(functions):
         try:
             barrier.wait()
             results[index] = function()
-        except BaseException as error:  # noqa: BLE001 - collected and asserted on below
+        except BaseException as error:
             results[index] = error
         finally:
             connections.close_all()
@@ -60,8 +60,12 @@ def test_twenty_simultaneous_overlapping_bookings_confirm_exactly_one(setup):
 
     def attempt(offset):
         slot = slot_validate(
-            spa=spa, intake=intake, start=start + dt.timedelta(minutes=offset), duration_minutes=60,
-            focus_region="lumbar", focus_minutes=20,
+            spa=spa,
+            intake=intake,
+            start=start + dt.timedelta(minutes=offset),
+            duration_minutes=60,
+            focus_region="lumbar",
+            focus_minutes=20,
         )
         return booking_create(actor=None, therapist=therapist, slot=slot)
 
@@ -87,8 +91,12 @@ def test_revocation_racing_a_booking_never_leaves_a_confirmed_booking_on_it(setu
 
         def book(slot_start=slot_start):
             slot = slot_validate(
-                spa=spa, intake=intake, start=slot_start, duration_minutes=60,
-                focus_region="lumbar", focus_minutes=20,
+                spa=spa,
+                intake=intake,
+                start=slot_start,
+                duration_minutes=60,
+                focus_region="lumbar",
+                focus_minutes=20,
             )
             return booking_create(actor=None, therapist=therapist, slot=slot)
 

@@ -76,9 +76,7 @@ def slot_validate(
         if focus_region not in BodyRegion.values:
             errors["focus_region"] = [f"Unknown body region '{focus_region}'."]
         elif focus_region != BodyRegion.WHOLE_BODY and focus_region not in regions:
-            errors["focus_region"] = [
-                "The focus region must be one of the intake's regions or whole-body."
-            ]
+            errors["focus_region"] = ["The focus region must be one of the intake's regions or whole-body."]
     if focus_minutes < 0:
         errors["focus_minutes"] = ["Focus minutes cannot be negative."]
     elif duration_minutes > 0 and focus_minutes > duration_minutes:
@@ -202,8 +200,13 @@ def booking_create(
                 result = _unavailable(result, therapist.name)
                 booking = None
         decision = decision_record(
-            actor=actor, kind=DecisionKind.BOOKING, slot=slot, therapist_id=therapist.pk,
-            result=result, booking=booking, now=now,
+            actor=actor,
+            kind=DecisionKind.BOOKING,
+            slot=slot,
+            therapist_id=therapist.pk,
+            result=result,
+            booking=booking,
+            now=now,
         )
     return BookingOutcome(booking=booking, decision=decision, result=result)
 
@@ -220,9 +223,7 @@ def slot_of(booking: Booking) -> Slot:
 
 
 def _locked_booking(booking: Booking) -> Booking:
-    return Booking.objects.select_for_update().select_related("spa", "intake", "therapist").get(
-        pk=booking.pk
-    )
+    return Booking.objects.select_for_update().select_related("spa", "intake", "therapist").get(pk=booking.pk)
 
 
 @transaction.atomic
@@ -237,9 +238,7 @@ def booking_cancel(*, actor: User | None, booking: Booking) -> Booking:
 
 
 @transaction.atomic
-def booking_complete(
-    *, actor: User | None, booking: Booking, now: dt.datetime | None = None
-) -> Booking:
+def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime | None = None) -> Booking:
     """A confirmed booking is completed once its session has started."""
     now = now or timezone.now()
     booking = _locked_booking(booking)
@@ -283,8 +282,13 @@ def booking_reassign(
                 booking.refresh_from_db()
                 result = _unavailable(result, therapist.name)
         decision = decision_record(
-            actor=actor, kind=DecisionKind.REASSIGNMENT, slot=slot, therapist_id=therapist.pk,
-            result=result, booking=booking, now=now,
+            actor=actor,
+            kind=DecisionKind.REASSIGNMENT,
+            slot=slot,
+            therapist_id=therapist.pk,
+            result=result,
+            booking=booking,
+            now=now,
         )
     return BookingOutcome(booking=booking if result.allowed else None, decision=decision, result=result)
 

@@ -35,9 +35,7 @@ def future_active_bookings(now: dt.datetime) -> QuerySet[Booking]:
     return Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES, end__gt=now)
 
 
-def bookings_recheck(
-    *, actor: User | None, bookings: QuerySet[Booking], now: dt.datetime
-) -> list[Booking]:
+def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt.datetime) -> list[Booking]:
     """Re-decide each booking on today's facts (itself aside). A booking no longer allowed
     becomes ``needs-reassignment`` with its reasons and the therapists allowed for the same
     intake and slot; every re-decision goes to the decision log. Returns the bookings that
@@ -70,8 +68,13 @@ def bookings_recheck(
         )
         result = eligibility.decide(facts, case)
         decision_record(
-            actor=actor, kind=DecisionKind.RECHECK, slot=slot, therapist_id=booking.therapist_id,
-            result=result, booking=booking, now=now,
+            actor=actor,
+            kind=DecisionKind.RECHECK,
+            slot=slot,
+            therapist_id=booking.therapist_id,
+            result=result,
+            booking=booking,
+            now=now,
         )
         if result.allowed:
             continue
@@ -109,10 +112,14 @@ def certification_revoke(
         certification = credential_services.certification_revoke(
             actor=actor, certification=certification, reason=reason, at=now
         )
-        affected = future_active_bookings(now).filter(
-            therapist_id=certification.therapist_id,
-            intake__conditions__requirement_groups__protocols=certification.protocol_id,
-        ).distinct()
+        affected = (
+            future_active_bookings(now)
+            .filter(
+                therapist_id=certification.therapist_id,
+                intake__conditions__requirement_groups__protocols=certification.protocol_id,
+            )
+            .distinct()
+        )
         changed = bookings_recheck(
             actor=actor, bookings=Booking.objects.filter(pk__in=affected.values("pk")), now=now
         )
@@ -196,7 +203,9 @@ def employment_start(
         )
     employment = Employment.objects.create(spa=spa, therapist=therapist, started_on=started_on)
     audit_record(
-        actor=actor, action="employment.start", obj=employment,
+        actor=actor,
+        action="employment.start",
+        obj=employment,
         after={"spa": str(spa.pk), "therapist": str(therapist.pk), "started_on": started_on},
     )
     return employment
@@ -226,8 +235,11 @@ def employment_end(
         employment.ended_on = ended_on
         employment.save(update_fields=["ended_on"])
         audit_record(
-            actor=actor, action="employment.end", obj=employment,
-            before={"ended_on": None}, after={"ended_on": ended_on},
+            actor=actor,
+            action="employment.end",
+            obj=employment,
+            before={"ended_on": None},
+            after={"ended_on": ended_on},
         )
         affected = future_active_bookings(now).filter(
             therapist_id=employment.therapist_id, spa_id=employment.spa_id

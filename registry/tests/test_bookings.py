@@ -24,16 +24,24 @@ pytestmark = pytest.mark.django_db
 
 def record_intake(world, *, bladder=False, trauma=False, clearances=None, conditions=("M51.16",)):
     return intake_record(
-        actor=world.desk, spa=world.spa, client_ref="C-0042", condition_codes=list(conditions),
-        screening={"ces-bladder-bowel": bladder, "recent-trauma": trauma}, pain_score=4,
+        actor=world.desk,
+        spa=world.spa,
+        client_ref="C-0042",
+        condition_codes=list(conditions),
+        screening={"ces-bladder-bowel": bladder, "recent-trauma": trauma},
+        pain_score=4,
         clearances=clearances,
     )
 
 
 def book(world, therapist, intake, *, start=None, minutes=60, region="lumbar", focus=30):
     slot = slot_validate(
-        spa=world.spa, intake=intake, start=start or world.start, duration_minutes=minutes,
-        focus_region=region, focus_minutes=focus,
+        spa=world.spa,
+        intake=intake,
+        start=start or world.start,
+        duration_minutes=minutes,
+        focus_region=region,
+        focus_minutes=focus,
     )
     return booking_create(actor=world.desk, therapist=therapist, slot=slot)
 
@@ -103,7 +111,8 @@ def test_back_to_back_booking_is_allowed(world):
     intake = record_intake(world)
     first = book(world, world.ana, intake, minutes=60)
     second = book(world, world.ana, intake, start=world.start + dt.timedelta(minutes=60))
-    assert first.allowed and second.allowed
+    assert first.allowed
+    assert second.allowed
 
 
 def test_overlapping_booking_is_refused_as_unavailable(world):
@@ -118,8 +127,12 @@ def test_exclusion_constraint_is_the_last_guard_against_overlap(world):
     outcome = book(world, world.ana, intake)
     with pytest.raises(DatabaseError), transaction.atomic():
         Booking.objects.create(
-            spa=world.spa, therapist=world.ana, intake=intake, start=outcome.booking.start,
-            end=outcome.booking.end, status=BookingStatus.NEEDS_REASSIGNMENT,
+            spa=world.spa,
+            therapist=world.ana,
+            intake=intake,
+            start=outcome.booking.start,
+            end=outcome.booking.end,
+            status=BookingStatus.NEEDS_REASSIGNMENT,
         )
 
 
@@ -136,8 +149,12 @@ def test_decision_record_cannot_be_updated_or_deleted_with_raw_sql(world):
 def test_intake_needs_every_applicable_question_answered(world):
     with pytest.raises(DomainError) as error:
         intake_record(
-            actor=world.desk, spa=world.spa, client_ref="C-1", condition_codes=["M51.16"],
-            screening={"recent-trauma": False}, pain_score=3,
+            actor=world.desk,
+            spa=world.spa,
+            client_ref="C-1",
+            condition_codes=["M51.16"],
+            screening={"recent-trauma": False},
+            pain_score=3,
         )
     assert "screening.ces-bladder-bowel" in error.value.errors
 
@@ -145,8 +162,12 @@ def test_intake_needs_every_applicable_question_answered(world):
 def test_intake_rejects_unknown_condition_codes(world):
     with pytest.raises(DomainError) as error:
         intake_record(
-            actor=world.desk, spa=world.spa, client_ref="C-1", condition_codes=["Z99.99"],
-            screening={}, pain_score=3,
+            actor=world.desk,
+            spa=world.spa,
+            client_ref="C-1",
+            condition_codes=["Z99.99"],
+            screening={},
+            pain_score=3,
         )
     assert "conditions.0" in error.value.errors
 
@@ -154,7 +175,8 @@ def test_intake_rejects_unknown_condition_codes(world):
 def test_emergency_flag_cannot_be_cleared(world):
     with pytest.raises(DomainError) as error:
         record_intake(
-            world, bladder=True,
+            world,
+            bladder=True,
             clearances={"ces-bladder-bowel": {"cleared_on": dt.date(2026, 1, 1), "cleared_by": "Dr X"}},
         )
     assert "clearances.ces-bladder-bowel" in error.value.errors
@@ -162,7 +184,8 @@ def test_emergency_flag_cannot_be_cleared(world):
 
 def test_cleared_physician_flag_allows_booking(world):
     intake = record_intake(
-        world, trauma=True,
+        world,
+        trauma=True,
         clearances={"recent-trauma": {"cleared_on": dt.date(2026, 1, 1), "cleared_by": "Dr Patel"}},
     )
     assert intake.referral is None
@@ -173,17 +196,19 @@ def test_uncleared_physician_flag_refers_to_a_physician(world):
     intake = record_intake(world, trauma=True)
     assert intake.referral == {"action": "refer-physician", "questions": ["recent-trauma"]}
     outcome = book(world, world.ana, intake)
-    assert [(r.code, r.action) for r in outcome.result.reasons] == [
-        ("RED_FLAG_REFERRAL", "refer-physician")
-    ]
+    assert [(r.code, r.action) for r in outcome.result.reasons] == [("RED_FLAG_REFERRAL", "refer-physician")]
 
 
 def test_focus_region_must_be_one_of_the_intakes_regions(world):
     intake = record_intake(world)
     with pytest.raises(DomainError) as error:
         slot_validate(
-            spa=world.spa, intake=intake, start=world.start, duration_minutes=60,
-            focus_region="cervical", focus_minutes=10,
+            spa=world.spa,
+            intake=intake,
+            start=world.start,
+            duration_minutes=60,
+            focus_region="cervical",
+            focus_minutes=10,
         )
     assert "focus_region" in error.value.errors
 
@@ -192,14 +217,22 @@ def test_focus_minutes_need_a_region_and_fit_the_session(world):
     intake = record_intake(world)
     with pytest.raises(DomainError) as error:
         slot_validate(
-            spa=world.spa, intake=intake, start=world.start, duration_minutes=60,
-            focus_region=None, focus_minutes=10,
+            spa=world.spa,
+            intake=intake,
+            start=world.start,
+            duration_minutes=60,
+            focus_region=None,
+            focus_minutes=10,
         )
     assert "focus_minutes" in error.value.errors
     with pytest.raises(DomainError) as error:
         slot_validate(
-            spa=world.spa, intake=intake, start=world.start, duration_minutes=30,
-            focus_region="lumbar", focus_minutes=31,
+            spa=world.spa,
+            intake=intake,
+            start=world.start,
+            duration_minutes=30,
+            focus_region="lumbar",
+            focus_minutes=31,
         )
     assert "focus_minutes" in error.value.errors
 
@@ -208,8 +241,12 @@ def test_naive_start_is_refused(world):
     intake = record_intake(world)
     with pytest.raises(DomainError) as error:
         slot_validate(
-            spa=world.spa, intake=intake, start=dt.datetime(2030, 1, 1, 10, 0),  # noqa: DTZ001
-            duration_minutes=60, focus_region=None, focus_minutes=0,
+            spa=world.spa,
+            intake=intake,
+            start=dt.datetime(2030, 1, 1, 10, 0),
+            duration_minutes=60,
+            focus_region=None,
+            focus_minutes=0,
         )
     assert "start" in error.value.errors
 
@@ -218,8 +255,12 @@ def test_intake_of_another_spa_cannot_be_booked(world):
     intake = record_intake(world)
     with pytest.raises(DomainError) as error:
         slot_validate(
-            spa=world.other_spa, intake=intake, start=world.start, duration_minutes=60,
-            focus_region=None, focus_minutes=0,
+            spa=world.other_spa,
+            intake=intake,
+            start=world.start,
+            duration_minutes=60,
+            focus_region=None,
+            focus_minutes=0,
         )
     assert "intake" in error.value.errors
 
@@ -275,7 +316,7 @@ def test_ending_employment_rechecks_future_bookings_at_that_spa(world):
     intake = record_intake(world)
     booking = book(world, world.ana, intake).booking
     employment = world.ana.employments.get(spa=world.spa)
-    _, changed = employment_end(actor=world.desk, employment=employment)
+    employment_end(actor=world.desk, employment=employment)
     booking.refresh_from_db()
     assert booking.status == BookingStatus.NEEDS_REASSIGNMENT
     assert "NOT_EMPLOYED_AT_SPA" in [r["code"] for r in booking.reasons]
@@ -284,13 +325,15 @@ def test_ending_employment_rechecks_future_bookings_at_that_spa(world):
 def test_eligible_therapists_lists_allowed_first(world):
     intake = record_intake(world)
     slot = slot_validate(
-        spa=world.spa, intake=intake, start=world.start, duration_minutes=60,
-        focus_region="lumbar", focus_minutes=20,
+        spa=world.spa,
+        intake=intake,
+        start=world.start,
+        duration_minutes=60,
+        focus_region="lumbar",
+        focus_minutes=20,
     )
     candidates = eligible_therapists(slot=slot)
-    assert [(c.name, c.result.allowed) for c in candidates] == [
-        ("Ana Silva", True), ("Beth Jones", False)
-    ]
+    assert [(c.name, c.result.allowed) for c in candidates] == [("Ana Silva", True), ("Beth Jones", False)]
 
 
 def test_revocation_announces_needs_reassignment_without_client_data(world):
@@ -302,4 +345,6 @@ def test_revocation_announces_needs_reassignment_without_client_data(world):
     event = OutboxEvent.objects.get(type="booking.needs_reassignment")
     assert event.audience == [f"spa:{world.spa.pk}"]
     body = str(event.data)
-    assert "M51.16" not in body and "C-0042" not in body and "ces-bladder" not in body
+    assert "M51.16" not in body
+    assert "C-0042" not in body
+    assert "ces-bladder" not in body

@@ -1,7 +1,5 @@
 """Tightening a catalog rule re-checks the future bookings resting on it."""
 
-import datetime as dt
-
 import pytest
 
 from protocols.tests.factories import ProtocolFactory
@@ -15,12 +13,20 @@ pytestmark = pytest.mark.django_db
 
 def confirmed_booking(world, focus=30):
     intake = intake_record(
-        actor=world.desk, spa=world.spa, client_ref="C-7", condition_codes=["M51.16"],
-        screening={"ces-bladder-bowel": False, "recent-trauma": False}, pain_score=5,
+        actor=world.desk,
+        spa=world.spa,
+        client_ref="C-7",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=5,
     )
     slot = slot_validate(
-        spa=world.spa, intake=intake, start=world.start, duration_minutes=60,
-        focus_region="lumbar", focus_minutes=focus,
+        spa=world.spa,
+        intake=intake,
+        start=world.start,
+        duration_minutes=60,
+        focus_region="lumbar",
+        focus_minutes=focus,
     )
     outcome = booking_create(actor=world.desk, therapist=world.ana, slot=slot)
     assert outcome.allowed
@@ -39,8 +45,9 @@ def test_lowering_a_focus_limit_moves_bookings_past_it_to_reassignment(world):
 def test_adding_a_requirement_group_rechecks_bookings_of_that_condition(world):
     booking = confirmed_booking(world, focus=20)
     extra = ProtocolFactory(slug="disc-safety", name="Disc safety", region="lumbar", max_focus_minutes=60)
-    _, changed = condition_update(
-        actor=world.desk, condition=world.disc,
+    condition_update(
+        actor=world.desk,
+        condition=world.disc,
         requirements=[["low-back-radiculopathy"], [extra.slug]],
     )
     booking.refresh_from_db()

@@ -43,7 +43,11 @@ def booked_world(receiver_url: str, *, bookings: int = 1):
         certification = CertificationFactory(therapist=therapist, protocol=protocol)
         intake = IntakeFactory(spa=spa, conditions=[condition], client_ref=f"CLIENT-{index}")
         slot = slot_validate(
-            spa=spa, intake=intake, start=start, duration_minutes=60, focus_region="lumbar",
+            spa=spa,
+            intake=intake,
+            start=start,
+            duration_minutes=60,
+            focus_region="lumbar",
             focus_minutes=20,
         )
         assert booking_create(actor=None, therapist=therapist, slot=slot).allowed
@@ -129,7 +133,10 @@ def test_receiver_failing_three_times_gets_four_attempts_and_one_delivery(worker
     delivery = Delivery.objects.get()
     assert delivery.attempts == 4
     assert list(DeliveryAttempt.objects.filter(delivery=delivery).values_list("status_code", flat=True)) == [
-        500, 500, 500, 200
+        500,
+        500,
+        500,
+        200,
     ]
     time.sleep(0.5)
     assert list(receiver.applied.values()) == [1]
