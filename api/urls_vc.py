@@ -1,3 +1,15 @@
 """Verifiable-credential routes (signed certificates, JWKS, verification)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from api.views.vc import CertificationCredentialView, JwksView, VerifyView
+
+urlpatterns = [
+    path(
+        "api/v1/certifications/<uuid:pk>/credential/",
+        CertificationCredentialView.as_view(),
+        name="certification-credential",
+    ),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path("api/v1/verify/", VerifyView.as_view(), name="verify-credential"),
+]
