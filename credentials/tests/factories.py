@@ -2,6 +2,8 @@
 rule should go through ``credentials.services`` instead."""
 
 import datetime as dt
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 import factory
@@ -19,6 +21,7 @@ from credentials.models import (
     Therapist,
 )
 from protocols.choices import ModuleKind
+from protocols.models import Protocol
 from protocols.tests.factories import ProtocolFactory
 
 
@@ -109,6 +112,99 @@ class CertificationFactory(factory.django.DjangoModelFactory):
             return
         for kind in ModuleKind.values:
             ModuleCompletion.objects.create(
-                certification=obj, kind=kind, completed_on=obj.taught_on,
-                hours=Decimal("10"), assessment_passed=True,
+                certification=obj,
+                kind=kind,
+                completed_on=obj.taught_on,
+                hours=Decimal("10"),
+                assessment_passed=True,
             )
+
+
+# --- states reached through the services (for tests of a rule) ---------------------------------
+
+
+def passed_modules(completed_on: dt.date, hours: Decimal = Decimal("8")) -> list[dict]:
+    """Module completions for all three kinds, each passed with ``hours``."""
+    return [
+        {"kind": kind, "completed_on": completed_on, "hours": hours, "assessment_passed": True}
+        for kind in ModuleKind.values
+    ]
+
+
+@dataclass
+class IssuanceScene:
+    """Everything one issuance rests on, set up through the services so every rule holds."""
+
+    actor: object
+    protocol: Protocol
+    school: School
+    instructor: Instructor
+    therapist: Therapist
+    license: License
+    authorization: SchoolAuthorization
+    experience: ClinicalExperience
+    taught_on: dt.date
+
+    def issue(self, **overrides):
+        from credentials import services
+
+        arguments = {
+            "actor": self.actor,
+            "therapist": self.therapist,
+            "protocol": self.protocol,
+            "school": self.school,
+            "instructor": self.instructor,
+            "taught_on": self.taught_on,
+            "modules": passed_modules(self.taught_on),
+        }
+        arguments.update(overrides)
+        return services.certification_issue(**arguments)
+
+
+def issuance_scene(
+    *,
+    actor=None,
+    protocol: Protocol | None = None,
+    verified_on: dt.date | None = None,
+    taught_on: dt.date | None = None,
+) -> IssuanceScene:
+    """A licensed therapist, an authorised school and a qualified instructor on its roster."""
+    from credentials import services
+
+    today = timezone.localdate()
+    protocol = protocol or ProtocolFactory()
+    school = services.school_create(actor=actor, name=f"School {uuid.uuid4().hex[:8]}", jurisdiction="US-CA")
+    authorization = services.school_authorization_grant(
+        actor=actor, school=school, protocol=protocol, at=timezone.now() - dt.timedelta(days=3650)
+    )
+    instructor = services.instructor_create(actor=actor, name="Maria Okafor", schools=[school])
+    experience = services.clinical_experience_verify(
+        actor=actor,
+        instructor=instructor,
+        protocol=protocol,
+        years=protocol.min_instructor_years,
+        cases=protocol.min_instructor_cases,
+        evidence="Clinic records reviewed by the registry",
+        verified_on=verified_on or today - dt.timedelta(days=3000),
+    )
+    therapist = services.therapist_create(actor=actor, name="Ana Silva", email="ana@example.org")
+    license = services.license_create(
+        actor=actor,
+        therapist=therapist,
+        jurisdiction="US-CA",
+        number=f"MT-{uuid.uuid4().hex[:8]}",
+        status=LicenseStatus.ACTIVE,
+        valid_from=today - dt.timedelta(days=2000),
+        expires_on=today + dt.timedelta(days=2000),
+    )
+    return IssuanceScene(
+        actor=actor,
+        protocol=protocol,
+        school=school,
+        instructor=instructor,
+        therapist=therapist,
+        license=license,
+        authorization=authorization,
+        experience=experience,
+        taught_on=taught_on or today - dt.timedelta(days=10),
+    )

@@ -1,0 +1,918 @@
+"""Credential writes: every change with a rule. Each function is one transaction that also
+writes one audit event per changed object (invariant 4).
+
+A refused issuance is a result (``IssuanceOutcome`` with reasons), not an exception;
+``DomainError`` is for input that cannot be processed at all, ``Conflict`` for a request that
+clashes with the current state (revoking twice, withdrawing twice).
+
+Licence changes and revocations here do not re-check bookings: ``registry.services`` wraps
+them and re-checks in the same transaction (invariant 5). Withdrawing an instructor's
+experience or a school's authorisation never revokes certificates; it flags the ones it
+underpinned for registry review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError, field_error
+from core.models import User
+from core.services import audit_record
+from credentials.choices import IssuanceReasonCode, LicenseStatus
+from credentials.models import (
+    Certification,
+    ClinicalExperience,
+    Instructor,
+    License,
+    ModuleCompletion,
+    School,
+    SchoolAuthorization,
+    Therapist,
+)
+from credentials.selectors import qualifying_experience
+from protocols.choices import ModuleKind
+from protocols.models import Protocol
+
+JURISDICTION_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")  # ISO 3166-2, e.g. US-CA
+
+
+# --- outcomes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuanceReason:
+    """One rule of invariant 3 the request fails, in words a school office understands."""
+
+    code: IssuanceReasonCode
+    message: str
+    protocols: tuple[str, ...] = ()
+    module: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": str(self.code), "message": self.message}
+        if self.protocols:
+            data["protocols"] = list(self.protocols)
+        if self.module is not None:
+            data["module"] = self.module
+        return data
+
+
+@dataclass(frozen=True)
+class IssuanceOutcome:
+    """The certification issued (and no reasons), or None with every rule that failed."""
+
+    certification: Certification | None
+    reasons: list[IssuanceReason]
+
+    @property
+    def issued(self) -> bool:
+        return self.certification is not None
+
+
+class LicenseChange(NamedTuple):
+    """The changed licence, and whether it now permits less than before (status away from
+    active, or an earlier expiry): then the bookings resting on it must be re-checked.
+    A named tuple, so ``license, less_permissive = license_change(...)`` reads naturally."""
+
+    license: License
+    less_permissive: bool
+
+
+@dataclass(frozen=True)
+class ExperienceWithdrawal:
+    """The withdrawn experience and the certifications it underpinned, now flagged for review."""
+
+    experience: ClinicalExperience
+    flagged: list[Certification]
+
+
+@dataclass(frozen=True)
+class AuthorizationWithdrawal:
+    """The withdrawn authorisation and the certifications issued under it, now flagged."""
+
+    authorization: SchoolAuthorization
+    flagged: list[Certification]
+
+
+# --- small input checks -----------------------------------------------------------------------
+
+
+def _user(actor: User | None) -> User | None:
+    return actor if actor is not None and actor.pk else None
+
+
+def _text(field: str, value: Any, *, max_length: int | None = None, label: str | None = None) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise field_error(field, f"Give a {label or field}.")
+    if max_length is not None and len(text) > max_length:
+        raise field_error(field, f"At most {max_length} characters.")
+    return text
+
+
+def _email(field: str, value: Any) -> str:
+    email = value.strip() if isinstance(value, str) else ""
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise field_error(field, "Enter a valid e-mail address.") from None
+    return email
+
+
+def _date(field: str, value: Any) -> dt.date:
+    # A datetime is a date too; a date field must not silently take one.
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise field_error(field, "Give a date (YYYY-MM-DD).")
+    return value
+
+
+def _aware(field: str, value: Any) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise field_error(field, "Give a date and time.")
+    if timezone.is_naive(value):
+        raise field_error(field, "Give the time with its UTC offset.")
+    return value
+
+
+def _count(field: str, value: Any, *, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise field_error(field, f"Give a whole number from 0 to {maximum}.")
+    return value
+
+
+# --- therapists and licences ----------------------------------------------------------------
+
+
+@transaction.atomic
+def therapist_create(*, actor: User | None, name: str, email: str = "") -> Therapist:
+    """A therapist is known to the registry by a non-blank name (and optionally an e-mail)."""
+    therapist = Therapist.objects.create(
+        name=_text("name", name, max_length=200), email=_email("email", email)
+    )
+    audit_record(
+        actor=actor,
+        action="therapist.created",
+        obj=therapist,
+        after={"name": therapist.name, "email": therapist.email},
+    )
+    return therapist
+
+
+@transaction.atomic
+def therapist_update(
+    *, actor: User | None, therapist: Therapist, name: str | None = None, email: str | None = None
+) -> Therapist:
+    """Correct a therapist's name or e-mail (same rules as creating). No change: no event."""
+    current = Therapist.objects.select_for_update().get(pk=therapist.pk)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = _text("name", name, max_length=200)
+    if email is not None:
+        changes["email"] = _email("email", email)
+    changes = {field: value for field, value in changes.items() if getattr(current, field) != value}
+    if not changes:
+        return current
+    before = {field: getattr(current, field) for field in changes}
+    for field, value in changes.items():
+        setattr(current, field, value)
+    current.save(update_fields=list(changes))
+    audit_record(actor=actor, action="therapist.updated", obj=current, before=before, after=changes)
+    return current
+
+
+def _license_snapshot(license: License) -> dict[str, Any]:
+    return {
+        "therapist": str(license.therapist_id),
+        "jurisdiction": license.jurisdiction,
+        "number": license.number,
+        "status": license.status,
+        "valid_from": license.valid_from,
+        "expires_on": license.expires_on,
+    }
+
+
+def _license_status(field: str, value: Any) -> str:
+    if value not in LicenseStatus.values:
+        raise field_error(field, f"Unknown licence status; one of {', '.join(LicenseStatus.values)}.")
+    return str(value)
+
+
+@transaction.atomic
+def license_create(
+    *,
+    actor: User | None,
+    therapist: Therapist,
+    jurisdiction: str,
+    number: str,
+    status: str,
+    valid_from: dt.date,
+    expires_on: dt.date,
+) -> License:
+    """A licence to practise in one ISO 3166-2 jurisdiction, over the inclusive dates
+    ``[valid_from, expires_on]``; its number is unique in its jurisdiction."""
+    jurisdiction = _text("jurisdiction", jurisdiction).upper()
+    if not JURISDICTION_RE.match(jurisdiction):
+        raise field_error("jurisdiction", "Give an ISO 3166-2 subdivision code such as US-CA.")
+    number = _text("number", number, max_length=60, label="licence number")
+    status = _license_status("status", status)
+    valid_from = _date("valid_from", valid_from)
+    expires_on = _date("expires_on", expires_on)
+    if expires_on < valid_from:
+        raise field_error("expires_on", "A licence cannot expire before it is valid.")
+    duplicate = field_error("number", "A licence with this number exists in this jurisdiction.")
+    if License.objects.filter(jurisdiction=jurisdiction, number=number).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():  # a concurrent insert of the same number loses here
+            license = License.objects.create(
+                therapist=therapist,
+                jurisdiction=jurisdiction,
+                number=number,
+                status=status,
+                valid_from=valid_from,
+                expires_on=expires_on,
+            )
+    except IntegrityError:
+        raise duplicate from None
+    audit_record(actor=actor, action="license.created", obj=license, after=_license_snapshot(license))
+    return license
+
+
+@transaction.atomic
+def license_change(
+    *,
+    actor: User | None,
+    license: License,
+    status: str | None = None,
+    expires_on: dt.date | None = None,
+    reason: str,
+) -> LicenseChange:
+    """Change a licence's status or expiry (a renewal moves ``expires_on``), with a reason.
+    The result says whether the licence now permits less (status away from active, or an
+    earlier expiry): the registry layer then re-checks the bookings resting on it. The
+    therapist row is locked, so an issuance deciding on this licence waits for the change."""
+    reason = _text("reason", reason)
+    if status is None and expires_on is None:
+        raise DomainError(
+            "Give a new status or expiry date.",
+            errors={"status": ["Give a new status or expiry date."]},
+        )
+    if status is not None:
+        status = _license_status("status", status)
+    if expires_on is not None:
+        expires_on = _date("expires_on", expires_on)
+    Therapist.objects.select_for_update().filter(pk=license.therapist_id).first()
+    current = License.objects.select_for_update().get(pk=license.pk)
+    new_status = current.status if status is None else status
+    new_expires_on = current.expires_on if expires_on is None else expires_on
+    if new_expires_on < current.valid_from:
+        raise field_error("expires_on", "A licence cannot expire before it is valid.")
+    if new_status == current.status and new_expires_on == current.expires_on:
+        return LicenseChange(license=current, less_permissive=False)
+    less_permissive = (
+        current.status == LicenseStatus.ACTIVE and new_status != LicenseStatus.ACTIVE
+    ) or new_expires_on < current.expires_on
+    before = {"status": current.status, "expires_on": current.expires_on}
+    current.status = new_status
+    current.expires_on = new_expires_on
+    current.save(update_fields=["status", "expires_on"])
+    audit_record(
+        actor=actor,
+        action="license.changed",
+        obj=current,
+        before=before,
+        after={"status": current.status, "expires_on": current.expires_on},
+        reason=reason,
+    )
+    return LicenseChange(license=current, less_permissive=less_permissive)
+
+
+# --- schools and instructors ----------------------------------------------------------------
+
+
+@transaction.atomic
+def school_create(*, actor: User | None, name: str, jurisdiction: str, contact_email: str = "") -> School:
+    """A school, by a unique name, in one ISO 3166-2 jurisdiction. It certifies nothing until
+    the registry authorises it for a protocol."""
+    name = _text("name", name, max_length=200)
+    jurisdiction = _text("jurisdiction", jurisdiction).upper()
+    if not JURISDICTION_RE.match(jurisdiction):
+        raise field_error("jurisdiction", "Give an ISO 3166-2 subdivision code such as US-CA.")
+    contact_email = _email("contact_email", contact_email)
+    duplicate = field_error("name", "A school with this name exists.")
+    if School.objects.filter(name=name).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            school = School.objects.create(name=name, jurisdiction=jurisdiction, contact_email=contact_email)
+    except IntegrityError:
+        raise duplicate from None
+    audit_record(
+        actor=actor,
+        action="school.created",
+        obj=school,
+        after={"name": name, "jurisdiction": jurisdiction, "contact_email": contact_email},
+    )
+    return school
+
+
+@transaction.atomic
+def instructor_create(*, actor: User | None, name: str, schools: Iterable[School] = ()) -> Instructor:
+    """An instructor on the rosters of ``schools``. They may teach a protocol only once the
+    registry verifies their clinical experience in it."""
+    schools = list(schools)
+    instructor = Instructor.objects.create(name=_text("name", name, max_length=200))
+    instructor.schools.set(schools)
+    audit_record(
+        actor=actor,
+        action="instructor.created",
+        obj=instructor,
+        after={"name": instructor.name, "schools": sorted(str(s.pk) for s in schools)},
+    )
+    return instructor
+
+
+@transaction.atomic
+def instructor_add_school(*, actor: User | None, instructor: Instructor, school: School) -> Instructor:
+    """Put an instructor on a school's roster. Already there: nothing changes (no event)."""
+    if instructor.schools.filter(pk=school.pk).exists():
+        return instructor
+    instructor.schools.add(school)
+    audit_record(
+        actor=actor,
+        action="instructor.school_added",
+        obj=instructor,
+        after={"school": str(school.pk)},
+    )
+    return instructor
+
+
+@transaction.atomic
+def instructor_remove_school(*, actor: User | None, instructor: Instructor, school: School) -> Instructor:
+    """Take an instructor off a school's roster: the school can no longer certify what they
+    teach. Certificates already issued are untouched. Not there: nothing changes (no event)."""
+    if not instructor.schools.filter(pk=school.pk).exists():
+        return instructor
+    instructor.schools.remove(school)
+    audit_record(
+        actor=actor,
+        action="instructor.school_removed",
+        obj=instructor,
+        before={"school": str(school.pk)},
+    )
+    return instructor
+
+
+# --- authorisations and clinical experience -------------------------------------------------
+
+
+@transaction.atomic
+def school_authorization_grant(
+    *, actor: User | None, school: School, protocol: Protocol, at: dt.datetime | None = None
+) -> SchoolAuthorization:
+    """Authorise a school to certify a protocol from ``at`` (default now). A school holds at
+    most one open authorisation per protocol: granting it again is a conflict."""
+    granted_at = timezone.now() if at is None else _aware("at", at)
+    School.objects.select_for_update().filter(pk=school.pk).first()  # serialise grants
+    if SchoolAuthorization.objects.filter(
+        school=school, protocol=protocol, withdrawn_at__isnull=True
+    ).exists():
+        raise Conflict(f"{school.name} is already authorised for {protocol.name}.")
+    authorization = SchoolAuthorization.objects.create(
+        school=school, protocol=protocol, granted_at=granted_at, granted_by=_user(actor)
+    )
+    audit_record(
+        actor=actor,
+        action="school_authorization.granted",
+        obj=authorization,
+        after={
+            "school": str(school.pk),
+            "protocol": protocol.slug,
+            "granted_at": granted_at,
+        },
+    )
+    return authorization
+
+
+def _flag_for_review(
+    *, actor: User | None, certifications: QuerySet[Certification], review_reason: str
+) -> list[Certification]:
+    """Flag each certification for registry review (one audit event each)."""
+    flagged = list(certifications.select_for_update().order_by("pk"))
+    for certification in flagged:
+        before = {
+            "review_required": certification.review_required,
+            "review_reason": certification.review_reason,
+            "reviewed_at": certification.reviewed_at,
+        }
+        # Still flagged from an earlier withdrawal: the review now has both reasons to weigh.
+        if certification.review_required and certification.review_reason:
+            certification.review_reason = f"{certification.review_reason}\n{review_reason}"
+        else:
+            certification.review_reason = review_reason
+        certification.review_required = True
+        # A new flag asks for a new review: the last one no longer answers it.
+        certification.reviewed_at = None
+        certification.reviewed_by = None
+        certification.save(update_fields=["review_required", "review_reason", "reviewed_at", "reviewed_by"])
+        audit_record(
+            actor=actor,
+            action="certification.review_required",
+            obj=certification,
+            before=before,
+            after={"review_required": True, "review_reason": certification.review_reason},
+            reason=review_reason,
+        )
+    return flagged
+
+
+@transaction.atomic
+def school_authorization_withdraw(
+    *, actor: User | None, authorization: SchoolAuthorization, reason: str
+) -> AuthorizationWithdrawal:
+    """Withdraw a school's authorisation for a protocol from now. Certificates already issued
+    stay valid: the school's certifications of that protocol issued at or after the grant (and
+    not revoked) are flagged for registry review and returned."""
+    reason = _text("reason", reason)
+    current = (
+        SchoolAuthorization.objects.select_for_update(of=("self",))
+        .select_related("school", "protocol")
+        .get(pk=authorization.pk)
+    )
+    if current.withdrawn_at is not None:
+        raise Conflict("This authorisation is already withdrawn.")
+    # A grant dated in the future is withdrawn before it ever took effect.
+    current.withdrawn_at = max(timezone.now(), current.granted_at)
+    current.withdrawn_by = _user(actor)
+    current.withdrawn_reason = reason
+    current.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
+    audit_record(
+        actor=actor,
+        action="school_authorization.withdrawn",
+        obj=current,
+        before={"withdrawn_at": None},
+        after={"withdrawn_at": current.withdrawn_at},
+        reason=reason,
+    )
+    flagged = _flag_for_review(
+        actor=actor,
+        certifications=Certification.objects.filter(
+            school_id=current.school_id,
+            protocol_id=current.protocol_id,
+            issued_at__gte=current.granted_at,
+            revoked_at__isnull=True,
+        ),
+        review_reason=(
+            f"{current.school.name}'s authorisation for {current.protocol.name} was withdrawn: {reason}"
+        ),
+    )
+    return AuthorizationWithdrawal(authorization=current, flagged=flagged)
+
+
+@transaction.atomic
+def clinical_experience_verify(
+    *,
+    actor: User | None,
+    instructor: Instructor,
+    protocol: Protocol,
+    years: int,
+    cases: int,
+    evidence: str,
+    verified_on: dt.date | None = None,
+) -> ClinicalExperience:
+    """The registry attests that an instructor has ``years`` and ``cases`` of clinical
+    experience performing ``protocol``, held from ``verified_on`` (today or earlier; default
+    today). Whether it suffices to teach is decided against the protocol's minimums."""
+    years = _count("years", years, maximum=32767)
+    cases = _count("cases", cases, maximum=2147483647)
+    evidence = _text("evidence", evidence)
+    today = timezone.localdate()
+    verified_on = today if verified_on is None else _date("verified_on", verified_on)
+    if verified_on > today:
+        raise field_error("verified_on", "Experience cannot be attested from a future date.")
+    experience = ClinicalExperience.objects.create(
+        instructor=instructor,
+        protocol=protocol,
+        years=years,
+        cases=cases,
+        evidence=evidence,
+        verified_on=verified_on,
+        verified_at=timezone.now(),
+        verified_by=_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="clinical_experience.verified",
+        obj=experience,
+        after={
+            "instructor": str(instructor.pk),
+            "protocol": protocol.slug,
+            "years": years,
+            "cases": cases,
+            "verified_on": verified_on,
+        },
+    )
+    return experience
+
+
+@transaction.atomic
+def clinical_experience_withdraw(
+    *, actor: User | None, experience: ClinicalExperience, reason: str
+) -> ExperienceWithdrawal:
+    """Withdraw a verification of clinical experience from now. Certificates already issued
+    stay valid: those the instructor taught for that protocol on or after the experience's
+    ``verified_on`` (and not revoked) are flagged for registry review and returned."""
+    reason = _text("reason", reason)
+    current = (
+        ClinicalExperience.objects.select_for_update(of=("self",))
+        .select_related("instructor", "protocol")
+        .get(pk=experience.pk)
+    )
+    if current.withdrawn_at is not None:
+        raise Conflict("This clinical experience is already withdrawn.")
+    current.withdrawn_at = timezone.now()
+    current.withdrawn_by = _user(actor)
+    current.withdrawn_reason = reason
+    current.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
+    audit_record(
+        actor=actor,
+        action="clinical_experience.withdrawn",
+        obj=current,
+        before={"withdrawn_at": None},
+        after={"withdrawn_at": current.withdrawn_at},
+        reason=reason,
+    )
+    flagged = _flag_for_review(
+        actor=actor,
+        certifications=Certification.objects.filter(
+            instructor_id=current.instructor_id,
+            protocol_id=current.protocol_id,
+            taught_on__gte=current.verified_on,
+            revoked_at__isnull=True,
+        ),
+        review_reason=(
+            f"{current.instructor.name}'s verified experience in {current.protocol.name} "
+            f"was withdrawn: {reason}"
+        ),
+    )
+    return ExperienceWithdrawal(experience=current, flagged=flagged)
+
+
+# --- certifications -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ModuleInput:
+    kind: str
+    completed_on: dt.date
+    hours: Decimal
+    assessment_passed: bool
+
+
+def _parse_modules(
+    modules: Sequence[Mapping[str, Any]], *, issue_date: dt.date, errors: dict[str, list[str]]
+) -> dict[str, _ModuleInput]:
+    """The completions by kind; problems go to ``errors`` under dotted paths (``modules.0.hours``)."""
+    parsed: dict[str, _ModuleInput] = {}
+    if not isinstance(modules, Sequence) or isinstance(modules, str | bytes):
+        errors["modules"] = ["Give a list of module completions."]
+        return parsed
+    for index, item in enumerate(modules):
+        path = f"modules.{index}"
+
+        def fail(key: str, message: str, path: str = path) -> None:
+            errors.setdefault(f"{path}.{key}", []).append(message)
+
+        if not isinstance(item, Mapping):
+            errors[path] = ["Give kind, completed_on, hours and assessment_passed."]
+            continue
+        kind = item.get("kind")
+        if kind not in ModuleKind.values:
+            fail("kind", f"Unknown module kind; one of {', '.join(ModuleKind.values)}.")
+        elif kind in parsed:
+            fail("kind", f"The {kind} module is given twice.")
+        completed_on = item.get("completed_on")
+        if not isinstance(completed_on, dt.date) or isinstance(completed_on, dt.datetime):
+            fail("completed_on", "Give the date the module was completed (YYYY-MM-DD).")
+        elif completed_on > issue_date:
+            fail("completed_on", "A module cannot be completed after the certificate is issued.")
+        raw_hours = item.get("hours")
+        hours: Decimal | None = None
+        if isinstance(raw_hours, bool) or raw_hours is None:
+            fail("hours", "Give the hours completed.")
+        else:
+            try:
+                hours = Decimal(str(raw_hours))
+            except InvalidOperation:
+                fail("hours", "Give the hours completed as a number.")
+            else:
+                if not hours.is_finite() or hours < 0 or hours >= Decimal("10000"):
+                    fail("hours", "Give the hours completed, from 0 to 9999.99.")
+                    hours = None
+                elif hours != hours.quantize(Decimal("0.01")):
+                    fail("hours", "Give hours to at most two decimal places.")
+                    hours = None
+        passed = item.get("assessment_passed")
+        if not isinstance(passed, bool):
+            fail("assessment_passed", "Say whether the assessment was passed (true or false).")
+        if (
+            kind in ModuleKind.values
+            and kind not in parsed
+            and isinstance(completed_on, dt.date)
+            and hours is not None
+            and isinstance(passed, bool)
+            and not any(key.startswith(f"{path}.") for key in errors)
+        ):
+            parsed[kind] = _ModuleInput(kind, completed_on, hours, passed)
+    return parsed
+
+
+def _check_school(
+    *, school: School, protocol: Protocol, now: dt.datetime
+) -> tuple[list[IssuanceReason], list[SchoolAuthorization]]:
+    # Locked: a withdrawal waits for this issuance (and then flags what it issued), or this
+    # issuance waits for the withdrawal and sees the authorisation closed.
+    open_authorizations = list(
+        SchoolAuthorization.objects.select_for_update()
+        .filter(school=school, protocol=protocol, granted_at__lte=now)
+        .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gt=now))
+        .order_by("pk")
+    )
+    if open_authorizations:
+        return [], open_authorizations
+    return [
+        IssuanceReason(
+            IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
+            f"{school.name} is not authorised by the registry to certify {protocol.name} "
+            f"on {timezone.localdate(now).isoformat()}.",
+            protocols=(protocol.slug,),
+        )
+    ], []
+
+
+def _check_instructor(
+    *, instructor: Instructor, school: School, protocol: Protocol, taught_on: dt.date
+) -> list[IssuanceReason]:
+    reasons: list[IssuanceReason] = []
+    if not instructor.schools.filter(pk=school.pk).exists():
+        reasons.append(
+            IssuanceReason(
+                IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
+                f"{instructor.name} is not on {school.name}'s list of instructors.",
+            )
+        )
+    experience = qualifying_experience(instructor=instructor, protocol=protocol, on=taught_on)
+    if not list(experience.select_for_update().order_by("pk")):
+        reasons.append(
+            IssuanceReason(
+                IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
+                f"{instructor.name} had no verified clinical experience in {protocol.name} on "
+                f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
+                f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
+                protocols=(protocol.slug,),
+            )
+        )
+    return reasons
+
+
+def _check_license(*, therapist: Therapist, on: dt.date) -> list[IssuanceReason]:
+    licenses = list(License.objects.filter(therapist=therapist))
+    if not licenses:
+        return [
+            IssuanceReason(
+                IssuanceReasonCode.LICENSE_MISSING,
+                f"{therapist.name} has no licence to practise on record.",
+            )
+        ]
+    if not any(
+        lic.status == LicenseStatus.ACTIVE and lic.valid_from <= on <= lic.expires_on for lic in licenses
+    ):
+        return [
+            IssuanceReason(
+                IssuanceReasonCode.LICENSE_INACTIVE,
+                f"{therapist.name} holds no licence that is active on {on.isoformat()}.",
+            )
+        ]
+    return []
+
+
+def _check_prerequisites(
+    *, therapist: Therapist, protocol: Protocol, now: dt.datetime
+) -> list[IssuanceReason]:
+    prerequisites = list(protocol.prerequisites.order_by("slug"))
+    if not prerequisites:
+        return []
+    held = {
+        certification.protocol_id
+        for certification in Certification.objects.select_for_update()
+        .filter(therapist=therapist, protocol__in=prerequisites, valid_from__lte=now, expires_at__gt=now)
+        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now))
+        .order_by("pk")
+    }
+    return [
+        IssuanceReason(
+            IssuanceReasonCode.PREREQUISITE_MISSING,
+            f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
+            protocols=(prerequisite.slug,),
+        )
+        for prerequisite in prerequisites
+        if prerequisite.pk not in held
+    ]
+
+
+def _check_modules(*, protocol: Protocol, completions: dict[str, _ModuleInput]) -> list[IssuanceReason]:
+    reasons: list[IssuanceReason] = []
+    for module in sorted(protocol.modules.all(), key=lambda m: ModuleKind.values.index(m.kind)):
+        label = ModuleKind(module.kind).label
+        completion = completions.get(module.kind)
+        if completion is None:
+            problems = ["was not completed"]
+        else:
+            problems = []
+            if not completion.assessment_passed:
+                problems.append("its assessment was not passed")
+            if completion.hours < module.min_hours:
+                problems.append(
+                    f"{completion.hours.normalize():f} hours were completed, "
+                    f"{module.min_hours.normalize():f} are required"
+                )
+        if problems:
+            reasons.append(
+                IssuanceReason(
+                    IssuanceReasonCode.MODULE_INCOMPLETE,
+                    f'The "{label}" module ({module.kind}) is incomplete: {"; ".join(problems)}.',
+                    module=module.kind,
+                )
+            )
+    return reasons
+
+
+@transaction.atomic
+def certification_issue(
+    *,
+    actor: User | None,
+    therapist: Therapist,
+    protocol: Protocol,
+    school: School,
+    instructor: Instructor,
+    taught_on: dt.date,
+    valid_from: dt.datetime | None = None,
+    modules: Sequence[Mapping[str, Any]],
+    now: dt.datetime | None = None,
+) -> IssuanceOutcome:
+    """Issue a certification only if (invariant 3): the school is authorised for the protocol
+    at the issue time; the instructor is on the school's roster and qualified for the protocol
+    on the teaching date; the therapist holds a licence active on the issue date (any
+    jurisdiction); every prerequisite protocol is held as a currently valid certification;
+    every module was completed with its minimum hours and a passed assessment.
+
+    Refused: nothing is written and the outcome carries every failed rule. The therapist row,
+    the open authorisation, the qualifying experience and the prerequisite certifications are
+    locked, so a concurrent licence change, withdrawal or revocation cannot slip between the
+    check and the insert. Dates (issue date) are read in the project's time zone."""
+    errors: dict[str, list[str]] = {}
+    now = timezone.now() if now is None else _aware("now", now)
+    issue_date = timezone.localdate(now)
+    if valid_from is None:
+        valid_from = now
+    elif not isinstance(valid_from, dt.datetime) or timezone.is_naive(valid_from):
+        errors["valid_from"] = ["Give the date and time the certificate becomes valid, with its UTC offset."]
+    if not isinstance(taught_on, dt.date) or isinstance(taught_on, dt.datetime):
+        errors["taught_on"] = ["Give the date the protocol was taught (YYYY-MM-DD)."]
+    elif taught_on > issue_date:
+        errors["taught_on"] = ["A certificate cannot be issued for teaching that has not happened yet."]
+    completions = _parse_modules(modules, issue_date=issue_date, errors=errors)
+    if errors:
+        raise DomainError("The certification request cannot be processed.", errors=errors)
+
+    therapist = Therapist.objects.select_for_update().get(pk=therapist.pk)
+    protocol = Protocol.objects.prefetch_related("modules").get(pk=protocol.pk)
+    reasons, _authorizations = _check_school(school=school, protocol=protocol, now=now)
+    reasons += _check_instructor(instructor=instructor, school=school, protocol=protocol, taught_on=taught_on)
+    reasons += _check_license(therapist=therapist, on=issue_date)
+    reasons += _check_prerequisites(therapist=therapist, protocol=protocol, now=now)
+    reasons += _check_modules(protocol=protocol, completions=completions)
+    if reasons:
+        return IssuanceOutcome(certification=None, reasons=reasons)
+
+    certification = Certification.objects.create(
+        serial=Certification.new_serial(),
+        therapist=therapist,
+        protocol=protocol,
+        school=school,
+        instructor=instructor,
+        taught_on=taught_on,
+        valid_from=valid_from,
+        expires_at=valid_from + relativedelta(months=protocol.validity_months),
+        issued_at=now,
+        issued_by=_user(actor),
+    )
+    ModuleCompletion.objects.bulk_create(
+        ModuleCompletion(
+            certification=certification,
+            kind=completion.kind,
+            completed_on=completion.completed_on,
+            hours=completion.hours,
+            assessment_passed=completion.assessment_passed,
+        )
+        for completion in completions.values()
+    )
+    audit_record(
+        actor=actor,
+        action="certification.issued",
+        obj=certification,
+        after={
+            "serial": certification.serial,
+            "therapist": str(therapist.pk),
+            "protocol": protocol.slug,
+            "school": str(school.pk),
+            "instructor": str(instructor.pk),
+            "taught_on": taught_on,
+            "valid_from": certification.valid_from,
+            "expires_at": certification.expires_at,
+            "modules": [
+                {
+                    "kind": c.kind,
+                    "completed_on": c.completed_on,
+                    "hours": c.hours,
+                    "assessment_passed": c.assessment_passed,
+                }
+                for c in completions.values()
+            ],
+        },
+    )
+    return IssuanceOutcome(certification=certification, reasons=[])
+
+
+@transaction.atomic
+def certification_revoke(
+    *, actor: User | None, certification: Certification, reason: str, at: dt.datetime | None = None
+) -> Certification:
+    """A revocation is a new fact (who, when, why): the certification stops counting from
+    ``at`` (default now). Revoking twice is a conflict. A pending review is settled by it.
+    Bookings resting on it are re-checked by ``registry.services.certification_revoke``."""
+    reason = _text("reason", reason)
+    now = timezone.now()
+    revoked_at = now if at is None else _aware("at", at)
+    current = Certification.objects.select_for_update().get(pk=certification.pk)
+    if current.revoked_at is not None:
+        raise Conflict("This certification is already revoked.")
+    before = {"revoked_at": None, "review_required": current.review_required}
+    update_fields = ["revoked_at", "revoked_by", "revoked_reason"]
+    current.revoked_at = revoked_at
+    current.revoked_by = _user(actor)
+    current.revoked_reason = reason
+    if current.review_required:
+        current.review_required = False
+        current.reviewed_at = now
+        current.reviewed_by = _user(actor)
+        update_fields += ["review_required", "reviewed_at", "reviewed_by"]
+    current.save(update_fields=update_fields)
+    audit_record(
+        actor=actor,
+        action="certification.revoked",
+        obj=current,
+        before=before,
+        after={"revoked_at": revoked_at, "review_required": current.review_required},
+        reason=reason,
+    )
+    return current
+
+
+@transaction.atomic
+def certification_review_clear(
+    *, actor: User | None, certification: Certification, reason: str
+) -> Certification:
+    """The registry reviewed a flagged certification and keeps it: the flag is cleared and
+    the review recorded (who, when; the reason in the audit trail). To revoke instead, use
+    ``certification_revoke``."""
+    reason = _text("reason", reason)
+    current = Certification.objects.select_for_update().get(pk=certification.pk)
+    if not current.review_required:
+        raise Conflict("This certification is not flagged for review.")
+    current.review_required = False
+    current.reviewed_at = timezone.now()
+    current.reviewed_by = _user(actor)
+    current.save(update_fields=["review_required", "reviewed_at", "reviewed_by"])
+    audit_record(
+        actor=actor,
+        action="certification.review_cleared",
+        obj=current,
+        before={"review_required": True},
+        after={"review_required": False, "reviewed_at": current.reviewed_at},
+        reason=reason,
+    )
+    return current
