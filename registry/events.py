@@ -27,3 +27,55 @@ def booking_needs_reassignment(booking: Booking) -> None:
         },
         audience=[f"spa:{booking.spa_id}"],
     )
+
+
+def _employer_audience(therapist_id) -> list[str]:
+    """Spas currently employing the therapist (employment not ended)."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from registry.models import Employment
+
+    today = timezone.now().date()
+    spa_ids = (
+        Employment.objects.filter(therapist_id=therapist_id)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=today))
+        .values_list("spa_id", flat=True)
+    )
+    return [f"spa:{pk}" for pk in spa_ids]
+
+
+def certification_event(type: str, certification, *, reason: str = "") -> None:
+    """``certification.issued`` / ``.review_required`` go to the school; ``.revoked`` and
+    ``.expiring`` also to the spas employing the therapist."""
+    audience = [f"school:{certification.school_id}"]
+    if type in ("certification.revoked", "certification.expiring"):
+        audience += _employer_audience(certification.therapist_id)
+    outbox_add(
+        type=type,
+        data={
+            "certification": str(certification.pk),
+            "serial": certification.serial,
+            "therapist": str(certification.therapist_id),
+            "protocol": certification.protocol.slug,
+            "school": str(certification.school_id),
+            "valid_from": certification.valid_from.isoformat(),
+            "expires_at": certification.expires_at.isoformat(),
+            "revoked_at": certification.revoked_at.isoformat() if certification.revoked_at else None,
+            "reason": reason,
+        },
+        audience=audience,
+    )
+
+
+def license_expiring(license) -> None:
+    outbox_add(
+        type="license.expiring",
+        data={
+            "license": str(license.pk),
+            "therapist": str(license.therapist_id),
+            "jurisdiction": license.jurisdiction,
+            "expires_on": license.expires_on.isoformat(),
+        },
+        audience=_employer_audience(license.therapist_id),
+    )

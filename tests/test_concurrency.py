@@ -13,7 +13,7 @@ from protocols.tests.factories import ConditionFactory, ProtocolFactory
 from registry.choices import BookingStatus
 from registry.models import Booking, Decision
 from registry.services.bookings import booking_create, slot_validate
-from registry.services.rechecks import certification_revoke
+from registry.services.credentials import certification_revoke
 from registry.tests.factories import EmploymentFactory, IntakeFactory, SpaFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,8 +16,9 @@ from registry.services.bookings import (
     eligible_therapists,
     slot_validate,
 )
+from registry.services.credentials import certification_revoke
 from registry.services.intakes import intake_record
-from registry.services.rechecks import certification_revoke, employment_end, license_change
+from registry.services.rechecks import employment_end, license_change
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +349,13 @@ def test_revocation_announces_needs_reassignment_without_client_data(world):
     assert "M51.16" not in body
     assert "C-0042" not in body
     assert "ces-bladder" not in body
+
+
+def test_revocation_tells_the_school_and_the_employing_spas(world):
+    from core.models import OutboxEvent
+
+    certification_revoke(actor=world.desk, certification=world.certification, reason="Fraud")
+    event = OutboxEvent.objects.get(type="certification.revoked")
+    assert set(event.audience) == {f"school:{world.certification.school_id}", f"spa:{world.spa.pk}"}
+    assert event.data["reason"] == "Fraud"
+    assert event.data["serial"] == world.certification.serial

@@ -18,7 +18,7 @@ from registry.choices import BookingStatus
 from registry.delivery import new_webhook_secret
 from registry.models import Booking, Delivery, DeliveryAttempt, WebhookSubscription
 from registry.services.bookings import booking_create, slot_validate
-from registry.services.rechecks import certification_revoke
+from registry.services.credentials import certification_revoke
 from registry.tasks import sweep_outbox
 from registry.tests.factories import EmploymentFactory, IntakeFactory, SpaFactory
 from tests.integration.conftest import RECEIVED_BODIES, wait_for

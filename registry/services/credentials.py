@@ -1,0 +1,91 @@
+"""Credential use cases as the API, the admin, imports and pages call them: the credentials
+service, plus what the registry adds in the same transaction — the outbox events that tell
+schools and spas, and (for revocation) the re-check of bookings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+
+from core.errors import DomainError
+from core.models import User
+from credentials import services as credential_services
+from credentials.models import Certification, ClinicalExperience, SchoolAuthorization
+from registry import events
+from registry.models import Booking
+from registry.services import rechecks
+
+
+def certification_issue(**kwargs: Any) -> credential_services.IssuanceOutcome:
+    """Issue (see ``credentials.services.certification_issue``) and tell the school."""
+    with transaction.atomic():
+        outcome = credential_services.certification_issue(**kwargs)
+        if outcome.certification is not None:
+            events.certification_event("certification.issued", outcome.certification)
+    return outcome
+
+
+def certification_revoke(
+    *, actor: User | None, certification: Certification, reason: str, now: dt.datetime | None = None
+) -> tuple[Certification, list[Booking]]:
+    """Revoke, re-check the bookings resting on it, and tell the school and the spas
+    employing the therapist — one transaction."""
+    with transaction.atomic():
+        certification, changed = rechecks.certification_revoke(
+            actor=actor, certification=certification, reason=reason, now=now
+        )
+        events.certification_event(
+            "certification.revoked", certification, reason=certification.revoked_reason
+        )
+    return certification, changed
+
+
+def _flagged(certifications: list[Certification], reason: str) -> None:
+    for certification in certifications:
+        events.certification_event("certification.review_required", certification, reason=reason)
+
+
+def clinical_experience_withdraw(
+    *, actor: User | None, experience: ClinicalExperience, reason: str
+) -> credential_services.ExperienceWithdrawal:
+    """Withdraw an instructor's experience; the certifications it underpinned are flagged for
+    review (not revoked) and their schools told."""
+    with transaction.atomic():
+        result = credential_services.clinical_experience_withdraw(
+            actor=actor, experience=experience, reason=reason
+        )
+        _flagged(result.flagged, reason)
+    return result
+
+
+def school_authorization_withdraw(
+    *, actor: User | None, authorization: SchoolAuthorization, reason: str
+) -> credential_services.AuthorizationWithdrawal:
+    """Withdraw a school's authorisation; the certifications it underpinned are flagged for
+    review (not revoked) and the school told."""
+    with transaction.atomic():
+        result = credential_services.school_authorization_withdraw(
+            actor=actor, authorization=authorization, reason=reason
+        )
+        _flagged(result.flagged, reason)
+    return result
+
+
+def certification_review(
+    *, actor: User | None, certification: Certification, decision: str, reason: str
+) -> tuple[Certification, list[Booking]]:
+    """Registry staff clear a flagged certification: ``keep`` it, or ``revoke`` it through
+    the same use case as the API (bookings re-checked, school and spas told)."""
+    if decision == "keep":
+        return credential_services.certification_review_clear(
+            actor=actor, certification=certification, reason=reason
+        ), []
+    if decision == "revoke":
+        if not certification.review_required:
+            from core.errors import Conflict
+
+            raise Conflict("This certification is not flagged for review.")
+        return certification_revoke(actor=actor, certification=certification, reason=reason)
+    raise DomainError("Decide keep or revoke.", errors={"decision": ['Choose "keep" or "revoke".']})
