@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from core.errors import Conflict, DomainError
 from core.models import OutboxEvent
@@ -29,7 +30,7 @@ def issue_to_beth(world):
     SchoolAuthorizationFactory(school=school, protocol=world.radiculopathy)
     instructor = InstructorFactory(schools=[school])
     ClinicalExperienceFactory(instructor=instructor, protocol=world.radiculopathy)
-    taught = dt.date.today() - dt.timedelta(days=3)
+    taught = timezone.localdate() - dt.timedelta(days=3)
     outcome = certification_issue(
         actor=world.desk,
         therapist=world.beth,
@@ -115,7 +116,7 @@ def test_issuance_refusal_raises_no_event(world):
         protocol=world.radiculopathy,
         school=world.certification.school,
         instructor=InstructorFactory(),
-        taught_on=dt.date.today(),
+        taught_on=timezone.localdate(),
         modules=[],
     )
     assert outcome.certification is None
