@@ -341,6 +341,8 @@ class SchoolAuthorizationAdmin(RegistryAdmin):
     readonly_fields = ("granted_at", "withdrawn_at", "withdrawn_reason")
     action_form = ReasonActionForm
     actions = ("withdraw",)
+    # The registry layer swaps in its use case (withdrawal + review events).
+    withdraw_authorization = staticmethod(services.school_authorization_withdraw)
 
     def has_change_permission(self, request: HttpRequest, obj: SchoolAuthorization | None = None) -> bool:
         return False
@@ -369,7 +371,7 @@ class SchoolAuthorizationAdmin(RegistryAdmin):
             self,
             request,
             queryset,
-            lambda authorization: services.school_authorization_withdraw(
+            lambda authorization: self.withdraw_authorization(
                 actor=request.user, authorization=authorization, reason=reason
             ),
             "{count} authorisation(s) withdrawn; their certificates are flagged for review.",
@@ -397,6 +399,8 @@ class ClinicalExperienceAdmin(RegistryAdmin):
     autocomplete_fields = ("instructor",)
     action_form = ReasonActionForm
     actions = ("withdraw",)
+    # The registry layer swaps in its use case (withdrawal + review events).
+    withdraw_experience = staticmethod(services.clinical_experience_withdraw)
 
     def get_fields(self, request: HttpRequest, obj: ClinicalExperience | None = None) -> list[str]:
         fields = ["instructor", "protocol", "years", "cases", "evidence", "verified_on"]
@@ -437,7 +441,7 @@ class ClinicalExperienceAdmin(RegistryAdmin):
             self,
             request,
             queryset,
-            lambda experience: services.clinical_experience_withdraw(
+            lambda experience: self.withdraw_experience(
                 actor=request.user, experience=experience, reason=reason
             ),
             "{count} verification(s) withdrawn; the certificates they underpinned are flagged for review.",

@@ -58,3 +58,52 @@ class DecisionAdmin(ReadOnlyAdmin):
     list_filter = ("allowed", "kind", "spa")
     list_select_related = ("therapist", "spa")
     fields = ("made_at", "kind", "spa", "therapist", "booking", "allowed")
+
+
+# --- credentials admin, wired to the registry's use cases ----------------------------------
+# The credentials admin cannot import this layer; its state-changing actions call swappable
+# attributes, pointed here at the use cases that also re-check bookings and tell spas and
+# schools (invariants 5 and 7).
+
+from credentials import admin as credentials_admin  # noqa: E402
+from credentials.models import Certification, ClinicalExperience, License, SchoolAuthorization  # noqa: E402
+from registry.services import credentials as credential_use_cases  # noqa: E402
+from registry.services import rechecks  # noqa: E402
+
+
+def _revoke(*, actor, certification, reason, at=None):
+    return credential_use_cases.certification_revoke(
+        actor=actor, certification=certification, reason=reason, now=at
+    )[0]
+
+
+def _change_license(*, actor, license, status=None, expires_on=None, reason):
+    return rechecks.license_change(
+        actor=actor, license=license, status=status, expires_on=expires_on, reason=reason
+    )[0]
+
+
+class CertificationAdmin(credentials_admin.CertificationAdmin):
+    revoke_certification = staticmethod(_revoke)
+
+
+class LicenseAdmin(credentials_admin.LicenseAdmin):
+    change_license = staticmethod(_change_license)
+
+
+class SchoolAuthorizationAdmin(credentials_admin.SchoolAuthorizationAdmin):
+    withdraw_authorization = staticmethod(credential_use_cases.school_authorization_withdraw)
+
+
+class ClinicalExperienceAdmin(credentials_admin.ClinicalExperienceAdmin):
+    withdraw_experience = staticmethod(credential_use_cases.clinical_experience_withdraw)
+
+
+for _model, _admin_class in (
+    (Certification, CertificationAdmin),
+    (License, LicenseAdmin),
+    (SchoolAuthorization, SchoolAuthorizationAdmin),
+    (ClinicalExperience, ClinicalExperienceAdmin),
+):
+    admin.site.unregister(_model)
+    admin.site.register(_model, _admin_class)

@@ -1,0 +1,103 @@
+"""The admin's state-changing actions go through the registry's use cases."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+from core.models import OutboxEvent
+from core.tests.factories import UserFactory
+from registry.choices import BookingStatus
+from registry.services.bookings import booking_create, slot_validate
+from registry.services.intakes import intake_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    admin = UserFactory(username="registry-staff", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    return client
+
+
+def test_admin_revoke_action_rechecks_bookings_and_tells_the_spa(world, staff_client):
+    intake = intake_record(
+        actor=world.desk,
+        spa=world.spa,
+        client_ref="C-1",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=3,
+    )
+    slot = slot_validate(
+        spa=world.spa,
+        intake=intake,
+        start=world.start,
+        duration_minutes=60,
+        focus_region="lumbar",
+        focus_minutes=20,
+    )
+    booking = booking_create(actor=world.desk, therapist=world.ana, slot=slot).booking
+    response = staff_client.post(
+        "/admin/credentials/certification/",
+        {"action": "revoke", ACTION_CHECKBOX_NAME: [str(world.certification.pk)], "reason": "Fraud"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert OutboxEvent.objects.filter(type="certification.revoked").exists()
+    assert OutboxEvent.objects.filter(type="booking.needs_reassignment").exists()
+
+
+def test_admin_licence_suspension_rechecks_bookings(world, staff_client):
+    intake = intake_record(
+        actor=world.desk,
+        spa=world.spa,
+        client_ref="C-2",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=3,
+    )
+    slot = slot_validate(
+        spa=world.spa,
+        intake=intake,
+        start=world.start,
+        duration_minutes=60,
+        focus_region="lumbar",
+        focus_minutes=20,
+    )
+    booking = booking_create(actor=world.desk, therapist=world.ana, slot=slot).booking
+    licence = world.ana.licenses.get()
+    response = staff_client.post(
+        f"/admin/credentials/license/{licence.pk}/change/",
+        {"status": "suspended", "expires_on": licence.expires_on.isoformat(), "reason": "Audit"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.NEEDS_REASSIGNMENT
+
+
+def test_admin_lists_show_no_intake_conditions_or_screening(world, staff_client):
+    intake = intake_record(
+        actor=world.desk,
+        spa=world.spa,
+        client_ref="CLIENT-SECRET-REF",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=3,
+    )
+    slot = slot_validate(
+        spa=world.spa,
+        intake=intake,
+        start=world.start,
+        duration_minutes=60,
+        focus_region="lumbar",
+        focus_minutes=20,
+    )
+    booking_create(actor=world.desk, therapist=world.beth, slot=slot)
+    booking_create(actor=world.desk, therapist=world.ana, slot=slot)
+    for url in ("/admin/registry/booking/", "/admin/registry/decision/", "/admin/core/auditevent/"):
+        body = staff_client.get(url).content.decode()
+        assert "CLIENT-SECRET-REF" not in body, url
+        assert "M51.16" not in body, url
+        assert "ces-bladder-bowel" not in body, url
