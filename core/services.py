@@ -56,3 +56,13 @@ def outbox_add(*, type: str, data: dict[str, Any], audience: list[str]) -> Outbo
     event = OutboxEvent.objects.create(type=type, data=data, audience=sorted(set(audience)))
     transaction.on_commit(partial(_notify_listeners, str(event.pk)))
     return event
+
+
+def outbox_add_many(events: list[tuple[str, dict[str, Any], list[str]]]) -> list[OutboxEvent]:
+    """``outbox_add`` for a batch ``(type, data, audience)`` in one INSERT."""
+    rows = OutboxEvent.objects.bulk_create(
+        OutboxEvent(type=type_, data=data, audience=sorted(set(audience))) for type_, data, audience in events
+    )
+    for row in rows:
+        transaction.on_commit(partial(_notify_listeners, str(row.pk)))
+    return rows

@@ -335,3 +335,67 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.delivery_id} {self.status_code}"
+
+
+class ExpiryReminder(models.Model):
+    """That a reminder went out for one credential, one threshold (days ahead) and one expiry:
+    each is raised once. A renewal moves the expiry, so the next approach reminds again."""
+
+    class Kind(models.TextChoices):
+        CERTIFICATION = "certification", "Certification"
+        LICENSE = "license", "Licence"
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    object_id = models.UUIDField()
+    threshold_days = models.PositiveSmallIntegerField()
+    expires = models.DateTimeField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "threshold_days", "expires"],
+                name="expiry_reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} -{self.threshold_days}d"
+
+
+class ImportJob(models.Model):
+    """A CSV batch (therapists, or certifications of one school) processed row by row through
+    the same services as the API; its report names every refused row and why."""
+
+    class Kind(models.TextChoices):
+        THERAPISTS = "therapists", "Therapists"
+        CERTIFICATIONS = "certifications", "Certifications"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    content = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.kind} {self.status}"

@@ -29,3 +29,10 @@ def sweep_outbox() -> None:
         dispatch_event.delay(event_id)
     for delivery_id in deliveries:
         deliver.delay(delivery_id)
+
+
+@shared_task(name="registry.send_expiry_reminders", ignore_result=True)
+def send_expiry_reminders() -> None:
+    from registry.services.reminders import expiry_reminders_send
+
+    expiry_reminders_send()
