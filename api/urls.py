@@ -1,8 +1,58 @@
-from django.urls import include, path
+"""The API's routes: ``/api/v1/`` (router), schema and docs, session login, and a catch-all
+that answers unknown /api/ paths with a 404 problem."""
+
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import routers
+
+from api.permissions import EVERYONE, RolePermission
+from api.throttling import AnonReadThrottle
+from api.views import accounts, catalog, credentials
+from api.views.errors import api_not_found
+
+
+class ApiRootView(routers.APIRootView):
+    """The registry's REST API (v1). Authenticate with `Authorization: Token <key>`."""
+
+    permission_classes = [RolePermission]
+    throttle_classes = [AnonReadThrottle]
+    action_roles = {"get": EVERYONE}
+    schema = None
+
+
+class Router(routers.DefaultRouter):
+    APIRootView = ApiRootView
+    include_format_suffixes = False  # codes contain dots (M51.16): no ".json" suffix routes
+
+
+router = Router()
+router.register("users", accounts.UserViewSet, basename="user")
+router.register("protocols", catalog.ProtocolViewSet, basename="protocol")
+router.register("conditions", catalog.ConditionViewSet, basename="condition")
+router.register("screening-questions", catalog.ScreeningQuestionViewSet, basename="screening-question")
+router.register("therapists", credentials.TherapistViewSet, basename="therapist")
+router.register("schools", credentials.SchoolViewSet, basename="school")
+router.register("authorizations", credentials.AuthorizationViewSet, basename="authorization")
+router.register("instructors", credentials.InstructorViewSet, basename="instructor")
+router.register("clinical-experience", credentials.ClinicalExperienceViewSet, basename="clinical-experience")
+router.register("certifications", credentials.CertificationViewSet, basename="certification")
+router.register("verify", credentials.VerificationViewSet, basename="verify")
+
+v1 = [
+    path("me/", accounts.MeView.as_view(), name="me"),
+    path("tokens/rotate/", accounts.TokenRotateView.as_view(), name="token-rotate"),
+    path("tokens/current/", accounts.CurrentTokenView.as_view(), name="token-current"),
+    *router.urls,
+]
 
 urlpatterns = [
+    path("api/v1/", include(v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Session login for the browsable API; sign-in attempts are throttled ("login").
+    path("api-auth/login/", accounts.ThrottledLoginView.as_view(), name="api-login"),
+    path("api-auth/", include("rest_framework.urls")),
     path("", include("api.urls_vc")),
+    # Last: any other /api/ path is a 404 problem, not Django's HTML page.
+    re_path(r"^api/", api_not_found),
 ]

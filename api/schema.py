@@ -1,0 +1,137 @@
+"""OpenAPI: every operation documents the problems it can answer, automatically.
+
+``RegistryAutoSchema`` (set as ``schema`` on the base views of ``api.views.base``; as
+``DEFAULT_SCHEMA_CLASS`` it covers every view) adds to each operation, as
+``application/problem+json``:
+
+- 400, 401, 403, 404 and 429, always;
+- 409 (``conflict``) to every unsafe method, 413 (``payload-too-large``) to every operation
+  with a request body;
+- whatever a handler declares with ``@problems(422)`` (e.g. ``issuance-refused``).
+
+A response an operation already documents (``@extend_schema(responses={409: ...})``) is kept.
+Operations anonymous callers may use (``ANONYMOUS`` in the view's ``action_roles``) are marked
+as needing no authentication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework.permissions import SAFE_METHODS
+
+from api.permissions import ANONYMOUS, RolePermission, allowed_roles, view_action
+from api.serializers.common import ProblemSerializer, ValidationProblemSerializer
+from api.serializers.fields import EnumField
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+ALWAYS = (400, 401, 403, 404, 429)
+
+_DESCRIPTIONS = {
+    400: "`validation-error`: the input is invalid (`errors` by dotted field path), or a body "
+    "could not be parsed.",
+    401: "`not-authenticated`: no credentials, or an invalid token.",
+    403: "`permission-denied`: the caller's role may not do this.",
+    404: "`not-found`: no such object, or it belongs to another tenant.",
+    409: "`conflict` (the change clashes with the current state) or `booking-refused` (with `reasons`).",
+    413: "`payload-too-large`: the request body is over the size limit.",
+    422: "`issuance-refused` (with `reasons`) or `idempotency-mismatch`.",
+    429: "`throttled`: too many requests; retry after `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> Callable:
+    """Declare extra problem statuses a handler can answer (beyond the automatic ones)."""
+
+    def declare(func: Callable) -> Callable:
+        func._problem_statuses = (*getattr(func, "_problem_statuses", ()), *statuses)
+        return func
+
+    return declare
+
+
+class RegistryAutoSchema(AutoSchema):
+    def _handler(self) -> Callable | None:
+        name = getattr(self.view, "action", None) or self.method.lower()
+        return getattr(self.view, name, None)
+
+    def problem_statuses(self) -> list[int]:
+        statuses = set(ALWAYS)
+        if self.method not in SAFE_METHODS:
+            statuses.add(409)
+        if self.method in {"POST", "PUT", "PATCH"} and self.get_request_serializer() is not None:
+            statuses.add(413)
+        statuses.update(getattr(self._handler(), "_problem_statuses", ()))
+        return sorted(statuses)
+
+    def _problem_response(self, status: int) -> dict[str, Any]:
+        serializer = ValidationProblemSerializer if status == 400 else ProblemSerializer
+        component = self.resolve_serializer(serializer, "response")
+        response: dict[str, Any] = {
+            "description": _DESCRIPTIONS.get(status, "A problem."),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": component.ref}},
+        }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+            }
+        if status == 401:
+            response["headers"] = {
+                "WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Token`."}
+            }
+        return response
+
+    def get_tags(self) -> list[str]:
+        """Group operations by resource: ``/api/v1/therapists/{id}/licenses/`` → therapists."""
+        parts = [part for part in self.path.split("/") if part]
+        if parts[:2] == ["api", "v1"] and len(parts) > 2:
+            return [parts[2]]
+        return super().get_tags()
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        return operation_id.removeprefix("v1_")
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status in self.problem_statuses():
+            responses.setdefault(str(status), self._problem_response(status))
+        return responses
+
+    def _allows_anonymous(self) -> bool:
+        if not any(isinstance(p, RolePermission) for p in self.view.get_permissions()):
+            return False
+        action = view_action(self.view, self.view.request) or self.method.lower()
+        try:
+            return ANONYMOUS in allowed_roles(self.view, action)
+        except ImproperlyConfigured:  # an undeclared action is reported by the permission tests
+            return False
+
+    def get_auth(self):
+        auths = super().get_auth()
+        if self._allows_anonymous() and {} not in auths:
+            auths.append({})
+        return auths
+
+
+class EnumFieldExtension(OpenApiSerializerFieldExtension):
+    """``EnumField(BodyRegion)`` → ``$ref: #/components/schemas/BodyRegion``."""
+
+    target_class = EnumField
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return self.target.choices_class.__name__
+
+    def map_serializer_field(self, auto_schema, direction):
+        choices = self.target.choices_class
+        return {
+            "type": "string",
+            "enum": list(choices.values),
+            "description": "\n".join(f"* `{value}` - {label}" for value, label in choices.choices),
+        }

@@ -1,0 +1,47 @@
+"""Base classes every API view builds on: role permissions per action, tenancy, throttling
+of anonymous reads, problem responses in the schema.
+
+A new resource::
+
+    class SpaViewSet(ReadOnlyViewSet):
+        queryset = Spa.objects.all()
+        serializer_class = SpaSerializer
+        tenant_resource = "spas"            # api.tenancy.scope_spas
+        action_roles = {"list": ALL_ROLES, "retrieve": ALL_ROLES, "create": ADMIN}
+"""
+
+from __future__ import annotations
+
+from rest_framework import mixins, viewsets
+from rest_framework.views import APIView
+
+from api.permissions import RolePermission
+from api.schema import RegistryAutoSchema
+from api.tenancy import TenantScopedMixin
+from api.throttling import AnonReadThrottle
+
+
+class RegistryViewMixin:
+    permission_classes = [RolePermission]
+    throttle_classes = [AnonReadThrottle]  # counts anonymous callers only
+    schema = RegistryAutoSchema()
+    action_roles: dict[str, frozenset[str]] = {}
+
+
+class RegistryAPIView(RegistryViewMixin, APIView):
+    """An endpoint that reads no rows (``/me``, tokens): ``action_roles`` by HTTP method."""
+
+
+class RegistryViewSet(RegistryViewMixin, TenantScopedMixin, viewsets.GenericViewSet):
+    """A viewset over one tenant-scoped resource; add mixins (or ``@action``s) for what it
+    answers."""
+
+    def list_response(self, queryset, serializer_class):
+        """A paginated list of ``queryset`` (already scoped) — for nested lists."""
+        page = self.paginate_queryset(queryset)
+        serializer = serializer_class(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)
+
+
+class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
+    """List and detail; writes come as ``create()`` / ``@action``s calling services."""

@@ -1,0 +1,166 @@
+"""The roles table of API.md, route by role → status, for the routes of API part 1; and the
+guards that keep every API view on the permission and tenancy pattern.
+
+Each caller is bound to the A side of ``world``; ``_b`` routes name the B side's objects
+(another tenant: 404). Anonymous readers get 401 where the table says "—".
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.views import APIView
+
+from api.permissions import RolePermission, allowed_roles
+from api.tenancy import READ_SCOPES, TenantScopedMixin
+from registry.choices import Role
+from tests.api.helpers import NOT_YET_ON_THE_PATTERN
+
+ANON, THER, SPA, SCHOOL, ADMIN = (
+    "anonymous",
+    Role.THERAPIST,
+    Role.SPA_STAFF,
+    Role.SCHOOL_STAFF,
+    Role.REGISTRY_ADMIN,
+)
+
+# (method, route template, body) → expected status for anonymous, therapist, spa, school, admin
+MATRIX = [
+    # catalog: anyone reads
+    ("get", "/api/v1/protocols/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/protocols/{protocol}/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/conditions/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/conditions/{condition}/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/screening-questions/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/screening-questions/{question}/", None, (200, 200, 200, 200, 200)),
+    # therapists: own / employed at own spa / certified by own school / all
+    ("get", "/api/v1/therapists/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/therapists/{therapist_a}/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/therapists/{therapist_b}/", None, (401, 404, 404, 404, 200)),
+    # licences: own / employed at own spa / — / all
+    ("get", "/api/v1/therapists/{therapist_a}/licenses/", None, (401, 200, 200, 403, 200)),
+    ("get", "/api/v1/therapists/{therapist_b}/licenses/", None, (401, 404, 404, 403, 200)),
+    # schools, instructors, authorisations, experience: anyone reads
+    ("get", "/api/v1/schools/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/schools/{school_b}/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/schools/{school_a}/authorizations/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/instructors/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/instructors/{instructor_b}/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/instructors/{instructor_a}/clinical-experience/", None, (200, 200, 200, 200, 200)),
+    # certifications: own / of own spa's therapists / own school's / all; verify: anyone
+    ("get", "/api/v1/certifications/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/certifications/{certification_a}/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/certifications/{certification_b}/", None, (401, 404, 404, 404, 200)),
+    ("get", "/api/v1/verify/{serial_b}/", None, (200, 200, 200, 200, 200)),
+    # users and tokens
+    ("get", "/api/v1/me/", None, (401, 200, 200, 200, 200)),
+    (
+        "post",
+        "/api/v1/users/",
+        {"username": "{new_name}", "role": "registry-admin"},
+        (401, 403, 403, 403, 201),
+    ),
+    ("post", "/api/v1/tokens/rotate/", None, (401, 200, 200, 200, 200)),
+    ("delete", "/api/v1/tokens/current/", None, (401, 204, 204, 204, 204)),
+    # routes with no handler for the method: 405 for everyone
+    ("delete", "/api/v1/protocols/{protocol}/", None, (405, 405, 405, 405, 405)),
+    ("post", "/api/v1/verify/{serial_b}/", None, (405, 405, 405, 405, 405)),
+]
+ROLES = (ANON, THER, SPA, SCHOOL, ADMIN)
+
+CASES = [
+    pytest.param(method, route, body, role, expected[i], id=f"{method} {route} as {role}")
+    for method, route, body, expected in MATRIX
+    for i, role in enumerate(ROLES)
+]
+
+
+def _values(world) -> dict[str, str]:
+    return {
+        "protocol": world.protocol.slug,
+        "condition": world.condition.code,
+        "question": world.question.code,
+        "therapist_a": str(world.therapist_a.pk),
+        "therapist_b": str(world.therapist_b.pk),
+        "school_a": str(world.school_a.pk),
+        "school_b": str(world.school_b.pk),
+        "instructor_a": str(world.instructor_a.pk),
+        "instructor_b": str(world.instructor_b.pk),
+        "certification_a": str(world.certification_a.pk),
+        "certification_b": str(world.certification_b.pk),
+        "serial_b": world.certification_b.serial,
+        "new_name": f"new-{uuid.uuid4().hex[:8]}",
+    }
+
+
+@pytest.mark.parametrize(("method", "route", "body", "role", "expected"), CASES)
+def test_roles_table(world, as_role, method, route, body, role, expected):
+    values = _values(world)
+    client = as_role(role)
+    url = route.format(**values)
+    data = {k: v.format(**values) for k, v in body.items()} if body else None
+    response = getattr(client, method)(url, data, format="json")
+    assert response.status_code == expected, response.content[:300]
+    if expected >= 400:  # the client checked the problem shape; the type fits the status
+        names = {
+            401: "not-authenticated",
+            403: "permission-denied",
+            404: "not-found",
+            405: "method-not-allowed",
+        }
+        assert response.json()["type"] == f"/problems/{names[expected]}"
+    elif expected != 204:
+        assert response["Content-Type"] == "application/json"
+
+
+# --- guards: every view follows the pattern ------------------------------------------------
+
+
+def _api_views():
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                cls = getattr(pattern.callback, "cls", None)
+                if route.lstrip("^").startswith("api/v1/") and cls and issubclass(cls, APIView):
+                    yield route, pattern.callback
+
+    return [
+        (route, callback)
+        for route, callback in walk(get_resolver().url_patterns)
+        if callback.cls.__module__ not in NOT_YET_ON_THE_PATTERN
+    ]
+
+
+def test_the_guard_sees_the_routes():
+    routes = {route for route, _ in _api_views()}
+    assert any("therapists" in route for route in routes)
+    assert any("me/" in route for route in routes)
+
+
+@pytest.mark.parametrize(("route", "callback"), _api_views(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_api_view_declares_roles_for_every_action(route, callback):
+    cls = callback.cls
+    assert RolePermission in cls.permission_classes, f"{cls.__name__} must use RolePermission"
+    view = cls(**getattr(callback, "initkwargs", {}))
+    actions = set(getattr(callback, "actions", None) or {}).difference({"head", "options"})
+    names = (
+        {callback.actions[m] for m in actions}
+        if getattr(callback, "actions", None)
+        else {m for m in ("get", "post", "put", "patch", "delete") if hasattr(cls, m)}
+    )
+    for name in names:
+        assert allowed_roles(view, name), f"{cls.__name__}.{name}: nobody may call it?"
+
+
+@pytest.mark.parametrize(("route", "callback"), _api_views(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_api_view_that_reads_rows_is_tenant_scoped(route, callback):
+    cls = callback.cls
+    if getattr(cls, "queryset", None) is None and "get_queryset" not in vars(cls):
+        return  # reads no rows (/me, tokens)
+    assert issubclass(cls, TenantScopedMixin), f"{cls.__name__} must use TenantScopedMixin"
+    assert cls.tenant_resource in READ_SCOPES, f"{cls.__name__}: unknown resource {cls.tenant_resource!r}"
