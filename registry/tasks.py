@@ -36,3 +36,10 @@ def send_expiry_reminders() -> None:
     from registry.services.reminders import expiry_reminders_send
 
     expiry_reminders_send()
+
+
+@shared_task(name="registry.run_import", ignore_result=True)
+def run_import(job_id: str) -> None:
+    from registry.services.imports import import_run
+
+    import_run(job_id=job_id)

@@ -10,3 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
 ]
+
+# problem+json for /api/ paths, Django's own pages elsewhere.
+handler404 = "api.views.errors.not_found"
+handler500 = "api.views.errors.server_error"

@@ -1,0 +1,265 @@
+"""Bulk imports from CSV, row by row through the same services as the API: a refused row
+writes nothing, and the report names every refused row (its line in the file) and why."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import DomainError
+from core.models import User
+from credentials import services as credential_services
+from credentials.models import Instructor, School, Therapist
+from protocols.choices import ModuleKind
+from protocols.models import Protocol
+from registry.models import ImportJob
+from registry.services.credentials import certification_issue
+
+THERAPIST_COLUMNS = (
+    "name",
+    "email",
+    "jurisdiction",
+    "license_number",
+    "license_status",
+    "valid_from",
+    "expires_on",
+)
+CERTIFICATION_COLUMNS = (
+    "therapist",
+    "protocol",
+    "instructor",
+    "taught_on",
+    "completed_on",
+    "fundamentals_hours",
+    "fundamentals_passed",
+    "critical_details_hours",
+    "critical_details_passed",
+    "harm_avoidance_hours",
+    "harm_avoidance_passed",
+)
+COLUMNS = {ImportJob.Kind.THERAPISTS: THERAPIST_COLUMNS, ImportJob.Kind.CERTIFICATIONS: CERTIFICATION_COLUMNS}
+MAX_ROWS = 100_000
+CHUNK = 500  # rows per transaction (each row in its own savepoint)
+
+
+class RowRefused(Exception):
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__("row refused")
+        self.reasons = reasons
+
+
+def _field_reasons(errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [
+        {"code": "INVALID_FIELD", "field": field, "message": message}
+        for field, messages in errors.items()
+        for message in messages
+    ]
+
+
+def _rows(content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    reader = csv.DictReader(io.StringIO(content))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+
+    def numbered() -> Iterator[tuple[int, dict[str, str]]]:
+        for row in reader:
+            yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+    return header, numbered()
+
+
+def import_create(*, actor: User | None, kind: str, content: str, school: School | None = None) -> ImportJob:
+    """Queue an import after checking what can be checked at once: the kind, the columns,
+    the size, and (certifications) the school."""
+    errors: dict[str, list[str]] = {}
+    if kind not in COLUMNS:
+        errors["kind"] = ['Choose "therapists" or "certifications".']
+    elif kind == ImportJob.Kind.CERTIFICATIONS and school is None:
+        errors["school"] = ["Certifications are imported for one school."]
+    else:
+        header, rows = _rows(content)
+        missing = [c for c in COLUMNS[kind] if c not in header]
+        if missing:
+            errors["file"] = [f"Missing columns: {', '.join(missing)}."]
+        elif content.count("\n") > MAX_ROWS + 1:
+            errors["file"] = [f"At most {MAX_ROWS} rows per file."]
+    if errors:
+        raise DomainError("The import cannot be processed.", errors=errors)
+    return ImportJob.objects.create(
+        kind=kind,
+        school=school,
+        content=content,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+
+
+def _date(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(row.get(field, ""))
+    except ValueError:
+        errors[field] = [f"'{row.get(field, '')}' is not a date (YYYY-MM-DD)."]
+        return None
+
+
+def _therapist_row(actor: User | None, row: dict[str, str], job: ImportJob) -> None:
+    errors: dict[str, list[str]] = {}
+    valid_from = _date(row, "valid_from", errors)
+    expires_on = _date(row, "expires_on", errors)
+    for field in ("name", "jurisdiction", "license_number", "license_status"):
+        if not row.get(field):
+            errors[field] = ["This column is empty."]
+    if errors:
+        raise RowRefused(_field_reasons(errors))
+    therapist = credential_services.therapist_create(actor=actor, name=row["name"], email=row["email"])
+    credential_services.license_create(
+        actor=actor,
+        therapist=therapist,
+        jurisdiction=row["jurisdiction"],
+        number=row["license_number"],
+        status=row["license_status"],
+        valid_from=valid_from,
+        expires_on=expires_on,
+    )
+
+
+def _bool(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> bool | None:
+    value = row.get(field, "").lower()
+    if value in ("true", "false"):
+        return value == "true"
+    errors[field] = ['Write "true" or "false".']
+    return None
+
+
+def _hours(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> Decimal | None:
+    try:
+        return Decimal(row.get(field, ""))
+    except InvalidOperation:
+        errors[field] = [f"'{row.get(field, '')}' is not a number of hours."]
+        return None
+
+
+def _object(model, field: str, row: dict[str, str], errors: dict[str, list[str]], **lookup: Any):
+    try:
+        return model.objects.get(**lookup)
+    except (model.DoesNotExist, ValueError, DomainError):
+        errors[field] = [f"No {field} '{row.get(field, '')}'."]
+        return None
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _certification_row(actor: User | None, row: dict[str, str], job: ImportJob) -> None:
+    errors: dict[str, list[str]] = {}
+    therapist = instructor = None
+    if (therapist_id := _uuid(row["therapist"])) is None:
+        errors["therapist"] = [f"No therapist '{row['therapist']}'."]
+    else:
+        therapist = _object(Therapist, "therapist", row, errors, pk=therapist_id)
+    if (instructor_id := _uuid(row["instructor"])) is None:
+        errors["instructor"] = [f"No instructor '{row['instructor']}'."]
+    else:
+        instructor = _object(Instructor, "instructor", row, errors, pk=instructor_id)
+    protocol = _object(Protocol, "protocol", row, errors, slug=row["protocol"])
+    taught_on = _date(row, "taught_on", errors)
+    completed_on = _date(row, "completed_on", errors)
+    modules = []
+    for kind in ModuleKind.values:
+        prefix = kind.replace("-", "_")
+        hours = _hours(row, f"{prefix}_hours", errors)
+        passed = _bool(row, f"{prefix}_passed", errors)
+        modules.append(
+            {"kind": kind, "completed_on": completed_on, "hours": hours, "assessment_passed": passed}
+        )
+    if errors:
+        raise RowRefused(_field_reasons(errors))
+    outcome = certification_issue(
+        actor=actor,
+        therapist=therapist,
+        protocol=protocol,
+        school=job.school,
+        instructor=instructor,
+        taught_on=taught_on,
+        modules=modules,
+    )
+    if outcome.certification is None:
+        raise RowRefused([reason.as_dict() for reason in outcome.reasons])
+
+
+ROW_HANDLERS: dict[str, Callable[[User | None, dict[str, str], ImportJob], None]] = {
+    ImportJob.Kind.THERAPISTS: _therapist_row,
+    ImportJob.Kind.CERTIFICATIONS: _certification_row,
+}
+
+
+def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) -> ImportJob:
+    """Process a queued import: each row in its own savepoint (a refused row writes nothing),
+    rows committed in chunks. Returns the finished job with its report."""
+    job = ImportJob.objects.select_related("school", "created_by").get(pk=job_id)
+    if job.status != ImportJob.Status.QUEUED:
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    handler = ROW_HANDLERS[job.kind]
+    actor = job.created_by
+    report: list[dict[str, Any]] = []
+    rows = accepted = 0
+    _, numbered = _rows(job.content)
+    try:
+        chunk: list[tuple[int, dict[str, str]]] = []
+        for item in numbered:
+            chunk.append(item)
+            if len(chunk) == CHUNK:
+                rows, accepted = _run_chunk(chunk, handler, actor, job, report, rows, accepted, progress)
+                chunk = []
+        rows, accepted = _run_chunk(chunk, handler, actor, job, report, rows, accepted, progress)
+    except Exception as error:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            error=str(error)[:2000],
+            rows=rows,
+            accepted=accepted,
+            refused=len(report),
+            report=report,
+            finished_at=timezone.now(),
+        )
+        raise
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.DONE,
+        rows=rows,
+        accepted=accepted,
+        refused=len(report),
+        report=report,
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _run_chunk(chunk, handler, actor, job, report, rows, accepted, progress):
+    with transaction.atomic():
+        for line, row in chunk:
+            rows += 1
+            try:
+                with transaction.atomic():
+                    handler(actor, row, job)
+                accepted += 1
+            except RowRefused as refusal:
+                report.append({"row": line, "reasons": refusal.reasons})
+            except DomainError as error:
+                reasons = _field_reasons(error.errors) or [{"code": "INVALID_ROW", "message": error.detail}]
+                report.append({"row": line, "reasons": reasons})
+    if progress and chunk:
+        progress(len(chunk))
+    return rows, accepted
