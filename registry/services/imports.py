@@ -85,7 +85,7 @@ def import_create(*, actor: User | None, kind: str, content: str, school: School
     elif kind == ImportJob.Kind.CERTIFICATIONS and school is None:
         errors["school"] = ["Certifications are imported for one school."]
     else:
-        header, rows = _rows(content)
+        header, _ = _rows(content)
         missing = [c for c in COLUMNS[kind] if c not in header]
         if missing:
             errors["file"] = [f"Missing columns: {', '.join(missing)}."]

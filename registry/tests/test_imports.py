@@ -15,7 +15,12 @@ from credentials.tests.factories import (
     SchoolFactory,
     TherapistFactory,
 )
-from registry.services.imports import CERTIFICATION_COLUMNS, THERAPIST_COLUMNS, import_create, import_run
+from registry.services.imports import (
+    CERTIFICATION_COLUMNS,
+    THERAPIST_COLUMNS,
+    import_create,
+    import_run,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +156,8 @@ def test_import_with_missing_columns_is_refused_at_once(world):
 def test_licence_number_taken_is_a_refused_row(world):
     LicenseFactory(jurisdiction="US-CA", number="TAKEN1")
     content = to_csv(
-        THERAPIST_COLUMNS, [["X", "x@example.org", "US-CA", "TAKEN1", "active", "2024-01-01", "2030-01-01"]]
+        THERAPIST_COLUMNS,
+        [["X", "x@example.org", "US-CA", "TAKEN1", "active", "2024-01-01", "2030-01-01"]],
     )
     job = import_run(job_id=import_create(actor=None, kind="therapists", content=content).pk)
     assert job.refused == 1
