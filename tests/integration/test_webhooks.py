@@ -111,14 +111,17 @@ def test_worker_killed_mid_delivery_delivers_after_restart_and_applies_once(brok
     certification_revoke(actor=None, certification=certification, reason="Kill test")
     assert wait_for(lambda: receiver.requests, timeout=15)
     first.kill()
-    delivery = Delivery.objects.get()
+    delivery = Delivery.objects.get(channel=Delivery.Channel.WEBHOOK)
     assert delivery.delivered_at is None
 
     second = Worker(broker.url, workdir)
     second.start()
     try:
         sweep_outbox.delay()
-        assert wait_for(lambda: Delivery.objects.get().delivered_at is not None, timeout=20)
+        assert wait_for(
+            lambda: Delivery.objects.get(channel=Delivery.Channel.WEBHOOK).delivered_at is not None,
+            timeout=20,
+        )
     finally:
         second.stop()
     assert len(receiver.requests) >= 2
@@ -129,8 +132,13 @@ def test_receiver_failing_three_times_gets_four_attempts_and_one_delivery(worker
     receiver.fail_next = 3
     _, _, (certification,) = booked_world(receiver.url)
     certification_revoke(actor=None, certification=certification, reason="Retry test")
-    assert wait_for(lambda: Delivery.objects.filter(delivered_at__isnull=False).exists(), timeout=20)
-    delivery = Delivery.objects.get()
+    assert wait_for(
+        lambda: Delivery.objects.filter(
+            channel=Delivery.Channel.WEBHOOK, delivered_at__isnull=False
+        ).exists(),
+        timeout=20,
+    )
+    delivery = Delivery.objects.get(channel=Delivery.Channel.WEBHOOK)
     assert delivery.attempts == 4
     assert list(DeliveryAttempt.objects.filter(delivery=delivery).values_list("status_code", flat=True)) == [
         500,
