@@ -2,7 +2,7 @@
 that answers unknown /api/ paths with a 404 problem."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
 from api.permissions import EVERYONE, RolePermission
@@ -31,6 +31,7 @@ router.register("protocols", catalog.ProtocolViewSet, basename="protocol")
 router.register("conditions", catalog.ConditionViewSet, basename="condition")
 router.register("screening-questions", catalog.ScreeningQuestionViewSet, basename="screening-question")
 router.register("therapists", credentials.TherapistViewSet, basename="therapist")
+router.register("licenses", credentials.LicenseViewSet, basename="license")
 router.register("schools", credentials.SchoolViewSet, basename="school")
 router.register("authorizations", credentials.AuthorizationViewSet, basename="authorization")
 router.register("instructors", credentials.InstructorViewSet, basename="instructor")
@@ -48,7 +49,7 @@ v1 = [
 urlpatterns = [
     path("api/v1/", include(v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     # Session login for the browsable API; sign-in attempts are throttled ("login").
     path("api-auth/login/", accounts.ThrottledLoginView.as_view(), name="api-login"),
     path("api-auth/", include("rest_framework.urls")),
