@@ -175,6 +175,26 @@ def scope_certifications(queryset: QuerySet, user) -> QuerySet:
     return queryset.none()
 
 
+@read_scope("schools")
+def scope_schools(queryset: QuerySet, user) -> QuerySet:
+    """Schools are public."""
+    return queryset
+
+
+@write_scope("schools")
+def scope_schools_write(queryset: QuerySet, user) -> QuerySet:
+    """The schools a user acts for: their own (school staff: issue its certifications, put
+    instructors on its roster); any (registry admin); none (everyone else)."""
+    membership = membership_of(user)
+    if membership is None:
+        return queryset.none()
+    if membership.role == Role.REGISTRY_ADMIN:
+        return queryset
+    if membership.role == Role.SCHOOL_STAFF:
+        return queryset.filter(pk=membership.school_id)
+    return queryset.none()
+
+
 @read_scope("instructors")
 def scope_instructors(queryset: QuerySet, user) -> QuerySet:
     """Instructors are public."""

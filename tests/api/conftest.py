@@ -3,11 +3,13 @@ checks every error answer is problem+json with a known ``type``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from credentials.tests.factories import (
     CertificationFactory,
@@ -137,3 +139,82 @@ def as_role(world, client_for):
         return client_for(role, **tenant)
 
     return make
+
+
+@pytest.fixture
+def gate_world(db):
+    """``registry/tests/conftest.py``'s world, for re-checks over HTTP: the story's catalog,
+    Harbour Spa (US-CA) employing two licensed therapists — Ana certified in low back with
+    radiculopathy, Beth not — and ``book(therapist, screening=, clearances=)``: a confirmed
+    booking tomorrow for a client with M51.16 (no red flag unless given), made through the
+    booking services."""
+    from protocols.choices import BodyRegion, ScreeningAction
+    from registry.services.bookings import booking_create, slot_validate
+    from registry.services.intakes import intake_record
+
+    radiculopathy = ProtocolFactory(
+        slug="low-back-radiculopathy",
+        name="Low back with radiculopathy",
+        region=BodyRegion.LUMBAR,
+        max_focus_minutes=30,
+    )
+    ConditionFactory(
+        code="M51.16",
+        name="Intervertebral disc disorder with radiculopathy, lumbar region",
+        region=BodyRegion.LUMBAR,
+        requirements=[[radiculopathy]],
+    )
+    ScreeningQuestionFactory(
+        code="ces-bladder-bowel",
+        text="Any new loss of bladder or bowel control?",
+        action=ScreeningAction.REFER_EMERGENCY,
+        regions=[BodyRegion.LUMBAR],
+    )
+    ScreeningQuestionFactory(
+        code="recent-trauma",
+        text="Any recent significant trauma?",
+        action=ScreeningAction.REFER_PHYSICIAN,
+        regions=[BodyRegion.LUMBAR],
+    )
+    spa = SpaFactory(name="Harbour Spa", jurisdiction="US-CA", timezone="America/Los_Angeles")
+    ana, beth = TherapistFactory(name="Ana Silva"), TherapistFactory(name="Beth Jones")
+    for therapist in (ana, beth):
+        LicenseFactory(therapist=therapist, jurisdiction="US-CA")
+        EmploymentFactory(spa=spa, therapist=therapist)
+    certification = CertificationFactory(therapist=ana, protocol=radiculopathy)
+    tomorrow = (timezone.now() + dt.timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+
+    def book(therapist, *, client_ref: str = "C-1", screening=None, clearances=None):
+        intake = intake_record(
+            actor=None,
+            spa=spa,
+            client_ref=client_ref,
+            condition_codes=["M51.16"],
+            screening={"ces-bladder-bowel": False, "recent-trauma": False, **(screening or {})},
+            clearances=clearances,
+            pain_score=3,
+        )
+        slot = slot_validate(
+            spa=spa,
+            intake=intake,
+            start=tomorrow,
+            duration_minutes=60,
+            focus_region="lumbar",
+            focus_minutes=20,
+        )
+        outcome = booking_create(actor=None, therapist=therapist, slot=slot)
+        assert outcome.booking is not None, outcome.result.reasons
+        return outcome.booking
+
+    return SimpleNamespace(
+        radiculopathy=radiculopathy,
+        spa=spa,
+        ana=ana,
+        beth=beth,
+        certification=certification,
+        start=tomorrow,
+        book=book,
+    )
+
+
+# --- the booking gate over HTTP (API part 2) ----------------------------------------------------

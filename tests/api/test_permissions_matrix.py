@@ -64,6 +64,68 @@ MATRIX = [
     ),
     ("post", "/api/v1/tokens/rotate/", None, (401, 200, 200, 200, 200)),
     ("delete", "/api/v1/tokens/current/", None, (401, 204, 204, 204, 204)),
+    # catalog writes: registry admins
+    ("post", "/api/v1/protocols/", "protocol", (401, 403, 403, 403, 201)),
+    ("patch", "/api/v1/protocols/{protocol}/", {"name": "Renamed"}, (401, 403, 403, 403, 200)),
+    ("post", "/api/v1/conditions/", "condition", (401, 403, 403, 403, 201)),
+    ("patch", "/api/v1/conditions/{condition}/", {"name": "Renamed"}, (401, 403, 403, 403, 200)),
+    ("post", "/api/v1/screening-questions/", "question", (401, 403, 403, 403, 201)),
+    ("patch", "/api/v1/screening-questions/{question}/", {"text": "Fever?"}, (401, 403, 403, 403, 200)),
+    # therapists: admins write; the scope as the therapist is read
+    ("post", "/api/v1/therapists/", {"name": "Cara Cole"}, (401, 403, 403, 403, 201)),
+    ("patch", "/api/v1/therapists/{therapist_a}/", {"name": "Alice A."}, (401, 403, 403, 403, 200)),
+    ("patch", "/api/v1/therapists/{therapist_b}/", {"name": "Bob B."}, (401, 403, 403, 403, 200)),
+    ("get", "/api/v1/therapists/{therapist_a}/scope/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/therapists/{therapist_b}/scope/", None, (401, 404, 404, 404, 200)),
+    # licences: admins write
+    ("post", "/api/v1/therapists/{therapist_a}/licenses/", "license", (401, 403, 403, 403, 201)),
+    ("get", "/api/v1/licenses/{license_a}/", None, (401, 200, 200, 403, 200)),
+    ("get", "/api/v1/licenses/{license_b}/", None, (401, 404, 404, 403, 200)),
+    (
+        "patch",
+        "/api/v1/licenses/{license_a}/",
+        {"status": "suspended", "reason": "Board order"},
+        (401, 403, 403, 403, 200),
+    ),
+    # schools, authorisations, experience: admins write; school staff add their instructors
+    ("post", "/api/v1/schools/", {"name": "School C", "jurisdiction": "US-CA"}, (401, 403, 403, 403, 201)),
+    (
+        "post",
+        "/api/v1/schools/{school_b}/authorizations/",
+        {"protocol": "{protocol}"},
+        (401, 403, 403, 403, 201),
+    ),
+    (
+        "post",
+        "/api/v1/authorizations/{authorization_a}/withdraw/",
+        {"reason": "x"},
+        (401, 403, 403, 403, 200),
+    ),
+    ("post", "/api/v1/instructors/", {"name": "Iris", "schools": ["{school_a}"]}, (401, 403, 403, 201, 201)),
+    ("post", "/api/v1/instructors/", {"name": "Otto", "schools": ["{school_b}"]}, (401, 403, 403, 400, 201)),
+    (
+        "post",
+        "/api/v1/instructors/{instructor_a}/clinical-experience/",
+        {"protocol": "{protocol}", "years": 9, "cases": 300, "evidence": "Clinic logs"},
+        (401, 403, 403, 403, 201),
+    ),
+    (
+        "post",
+        "/api/v1/clinical-experience/{experience_a}/withdraw/",
+        {"reason": "x"},
+        (401, 403, 403, 403, 200),
+    ),
+    # certifications: own school issues and revokes; admins any; only admins review
+    ("post", "/api/v1/certifications/", "issue_a", (401, 403, 403, 201, 201)),
+    ("post", "/api/v1/certifications/", "issue_b", (401, 403, 403, 400, 422)),
+    ("post", "/api/v1/certifications/{certification_a}/revoke/", {"reason": "x"}, (401, 403, 403, 200, 200)),
+    ("post", "/api/v1/certifications/{certification_b}/revoke/", {"reason": "x"}, (401, 403, 403, 404, 200)),
+    (
+        "post",
+        "/api/v1/certifications/{certification_a}/review/",
+        {"decision": "keep", "reason": "x"},
+        (401, 403, 403, 403, 409),  # admins may; certification A is not flagged
+    ),
     # routes with no handler for the method: 405 for everyone
     ("delete", "/api/v1/protocols/{protocol}/", None, (405, 405, 405, 405, 405)),
     ("post", "/api/v1/verify/{serial_b}/", None, (405, 405, 405, 405, 405)),
@@ -92,7 +154,78 @@ def _values(world) -> dict[str, str]:
         "certification_b": str(world.certification_b.pk),
         "serial_b": world.certification_b.serial,
         "new_name": f"new-{uuid.uuid4().hex[:8]}",
+        "license_a": str(world.license_a.pk),
+        "license_b": str(world.license_b.pk),
+        "authorization_a": str(world.authorization_a.pk),
+        "experience_a": str(world.experience_a.pk),
     }
+
+
+_MODULES = ("fundamentals", "critical-details", "harm-avoidance")
+# Bodies too long for a table row, by name.
+BODIES = {
+    "protocol": {
+        "slug": "neck-whiplash",
+        "name": "Neck after whiplash",
+        "region": "cervical",
+        "max_focus_minutes": 20,
+        "validity_months": 24,
+        "min_instructor_years": 5,
+        "min_instructor_cases": 200,
+        "modules": [{"kind": kind, "title": kind, "min_hours": 8} for kind in _MODULES],
+        "source": "Clinical board",
+    },
+    "condition": {
+        "code": "M54.16",
+        "name": "Radiculopathy, lumbar",
+        "region": "lumbar",
+        "requirements": [["{protocol}"]],
+        "source": "Clinical board",
+    },
+    "question": {"code": "fever", "text": "Fever?", "action": "refer-physician", "source": "Clinical board"},
+    "license": {
+        "jurisdiction": "US-NV",
+        "number": "NV-1",
+        "valid_from": "2024-01-01",
+        "expires_on": "2030-12-31",
+    },
+    # school A is authorised, instructor A on its roster and qualified, therapist A licensed
+    "issue_a": {
+        "therapist": "{therapist_b}",
+        "protocol": "{protocol}",
+        "school": "{school_a}",
+        "instructor": "{instructor_a}",
+        "taught_on": "2025-06-02",
+        "modules": [
+            {"kind": kind, "completed_on": "2025-06-02", "hours": 8, "assessment_passed": True}
+            for kind in _MODULES
+        ],
+    },
+    # another school: school staff of A name what does not exist; admins are refused (B is
+    # not authorised, instructor A not on its roster)
+    "issue_b": {
+        "therapist": "{therapist_a}",
+        "protocol": "{protocol}",
+        "school": "{school_b}",
+        "instructor": "{instructor_a}",
+        "taught_on": "2025-06-02",
+        "modules": [
+            {"kind": kind, "completed_on": "2025-06-02", "hours": 8, "assessment_passed": True}
+            for kind in _MODULES
+        ],
+    },
+}
+
+
+def _fill(body, values: dict[str, str]):
+    """The body with ``{name}`` placeholders in its strings filled in, at any depth."""
+    if isinstance(body, str):
+        return body.format(**values)
+    if isinstance(body, dict):
+        return {key: _fill(value, values) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_fill(item, values) for item in body]
+    return body
 
 
 @pytest.mark.parametrize(("method", "route", "body", "role", "expected"), CASES)
@@ -100,15 +233,18 @@ def test_roles_table(world, as_role, method, route, body, role, expected):
     values = _values(world)
     client = as_role(role)
     url = route.format(**values)
-    data = {k: v.format(**values) for k, v in body.items()} if body else None
+    data = _fill(BODIES[body] if isinstance(body, str) else body, values) if body else None
     response = getattr(client, method)(url, data, format="json")
     assert response.status_code == expected, response.content[:300]
     if expected >= 400:  # the client checked the problem shape; the type fits the status
         names = {
+            400: "validation-error",
             401: "not-authenticated",
             403: "permission-denied",
             404: "not-found",
             405: "method-not-allowed",
+            409: "conflict",
+            422: "issuance-refused",
         }
         assert response.json()["type"] == f"/problems/{names[expected]}"
     elif expected != 204:

@@ -1,0 +1,108 @@
+"""Input shapes of the catalog writes (registry admins): the same fields as the catalog's
+representation. Shape only — three modules one per kind, known prerequisite and requirement
+slugs, code formats and uniqueness are the rules of ``protocols.services``, which report every
+problem at once under dotted paths (``modules.2.min_hours``, ``requirements.0``).
+
+Slugs and codes are identifiers clients hold: set at creation, not part of an update."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from api.serializers.fields import EnumField
+from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
+
+
+class ProtocolModuleInputSerializer(serializers.Serializer):
+    kind = EnumField(ModuleKind)
+    title = serializers.CharField(max_length=200)
+    min_hours = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
+
+
+class ProtocolUpdateSerializer(serializers.Serializer):
+    """A change to a protocol (``PATCH``: any of the fields). ``modules``, when given, are all
+    three again."""
+
+    name = serializers.CharField(max_length=200)
+    region = EnumField(BodyRegion)
+    max_focus_minutes = serializers.IntegerField(
+        help_text="The dose limit: minutes of focused work on the region one session may hold."
+    )
+    validity_months = serializers.IntegerField()
+    min_instructor_years = serializers.IntegerField()
+    min_instructor_cases = serializers.IntegerField()
+    prerequisites = serializers.ListField(
+        child=serializers.CharField(), help_text="Slugs of protocols that must be held first."
+    )
+    modules = ProtocolModuleInputSerializer(
+        many=True, help_text="Exactly three, one per kind: fundamentals, critical-details, harm-avoidance."
+    )
+    source = serializers.CharField(help_text="Where the rule comes from.")
+    version = serializers.CharField(max_length=40)
+
+
+class ProtocolCreateSerializer(ProtocolUpdateSerializer):
+    """A new protocol, addressed by its ``slug`` from then on."""
+
+    slug = serializers.CharField(max_length=80)
+    prerequisites = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text="Slugs of protocols that must be held first.",
+    )
+    version = serializers.CharField(max_length=40, required=False, default="1")
+
+
+class ConditionUpdateSerializer(serializers.Serializer):
+    """A change to a condition (``PATCH``: any of the fields). ``requirements``, when given,
+    replace every group."""
+
+    code_system = serializers.CharField(
+        max_length=40, allow_blank=True, help_text="e.g. `ICD-10-CM FY2026`; empty for a local code."
+    )
+    name = serializers.CharField(max_length=200)
+    region = EnumField(BodyRegion)
+    requirements = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Groups of protocol slugs: every group must be met, a group by any one of its "
+        "protocols; `[]`: no protocol needed.",
+    )
+    source = serializers.CharField()
+
+
+class ConditionCreateSerializer(ConditionUpdateSerializer):
+    """A new condition, addressed by its ``code`` (ICD-10-CM, or a local code such as
+    ``WELLNESS`` with an empty ``code_system``)."""
+
+    code = serializers.CharField(max_length=20)
+    code_system = serializers.CharField(
+        max_length=40,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="e.g. `ICD-10-CM FY2026`; empty (the default) for a local code.",
+    )
+
+
+class ScreeningQuestionUpdateSerializer(serializers.Serializer):
+    """A change to a red-flag question (``PATCH``: any of the fields)."""
+
+    text = serializers.CharField()
+    action = EnumField(ScreeningAction)
+    regions = serializers.ListField(
+        child=EnumField(BodyRegion), help_text="Asked at intakes touching these; empty: at every intake."
+    )
+    source = serializers.CharField()
+
+
+class ScreeningQuestionCreateSerializer(ScreeningQuestionUpdateSerializer):
+    """A new red-flag question, addressed by its ``code``."""
+
+    code = serializers.CharField(max_length=40)
+    regions = serializers.ListField(
+        child=EnumField(BodyRegion),
+        required=False,
+        default=list,
+        help_text="Asked at intakes touching these; empty (the default): at every intake.",
+    )
