@@ -3,73 +3,29 @@ online verification (the same verifier anyone can run offline)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import zoneinfo
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
 
+from api.permissions import ALL_ROLES, EVERYONE
+from api.schema import PROBLEM_MEDIA_TYPE
+from api.serializers.common import ProblemSerializer
+from api.tenancy import TenantScopedMixin
+from api.views.base import RegistryAPIView, RegistryViewMixin
 from credentials.models import Certification
 from credentials.vc import keys
 from credentials.vc.document import credential_document, credential_queryset
 from credentials.vc.jws import MEDIA_TYPE, sign_credential, verify_compact
-from registry.choices import Role
-from registry.models import Employment, Membership
-
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-
-# --- visibility -------------------------------------------------------------------------------
-# The same as a certification's detail. TODO: moves to the shared tenancy mixin.
-
-
-def visible_certifications(user: Any, queryset: QuerySet[Certification]) -> QuerySet[Certification]:
-    """Registry admins see all; a therapist their own; school staff their school's; spa staff
-    those of therapists employed at their spa (an employment not ended before today in the
-    spa's timezone). Anyone else: none."""
-    if not getattr(user, "is_authenticated", False):
-        return queryset.none()
-    try:
-        membership = Membership.objects.select_related("spa").get(user=user)
-    except Membership.DoesNotExist:
-        return queryset.none()
-    if membership.role == Role.REGISTRY_ADMIN:
-        return queryset
-    if membership.role == Role.THERAPIST:
-        return queryset.filter(therapist_id=membership.therapist_id)
-    if membership.role == Role.SCHOOL_STAFF:
-        return queryset.filter(school_id=membership.school_id)
-    if membership.role == Role.SPA_STAFF and membership.spa is not None:
-        today = _spa_today(membership.spa.timezone)
-        employed = Employment.objects.filter(spa_id=membership.spa_id).filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gte=today)
-        )
-        return queryset.filter(therapist_id__in=employed.values("therapist_id"))
-    return queryset.none()
-
-
-def _spa_today(tz_name: str) -> dt.date:
-    try:
-        tz = zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC
-    return timezone.localdate(timezone=tz)
-
 
 # --- shared bits ------------------------------------------------------------------------------
 
@@ -90,36 +46,12 @@ class VcJwtRenderer(BaseRenderer):
         return json.dumps(data, ensure_ascii=False).encode()
 
 
-class AnonymousThrottle(AnonRateThrottle):
-    """Anonymous callers of public endpoints, at the ``anon-read`` rate; off when
-    ``REGISTRY_THROTTLE_RATES=off``."""
-
-    scope = "anon-read"
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if not getattr(settings, "THROTTLING_ENABLED", True):
-            return True
-        return super().allow_request(request, view)
-
-
-class VcProblemSerializer(serializers.Serializer):
-    """An RFC 9457 problem (``application/problem+json``)."""
-
-    type = serializers.CharField(help_text="`/problems/<name>`")
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="validation-error only: messages by field.",
-    )
-
-
 def _problems(**described: str) -> dict[Any, OpenApiResponse]:
-    """``_404="..."`` → the schema's problem+json response for 404."""
+    """``_406="..."`` → the schema's problem+json response for 406: the HTTP-level problems
+    ``RegistryAutoSchema`` does not add by itself (it adds 400, 401, 403, 404, 429, and 409
+    and 413 where they apply)."""
     return {
-        (int(code.lstrip("_")), PROBLEM_MEDIA_TYPE): OpenApiResponse(VcProblemSerializer, description=text)
+        (int(code.lstrip("_")), PROBLEM_MEDIA_TYPE): OpenApiResponse(ProblemSerializer, description=text)
         for code, text in described.items()
     }
 
@@ -154,9 +86,20 @@ class JsonWebKeySetSerializer(serializers.Serializer):
 # --- the credential of a certification ---------------------------------------------------------
 
 
-class CertificationCredentialView(APIView):
-    permission_classes = [IsAuthenticated]
+class CertificationCredentialView(RegistryViewMixin, TenantScopedMixin, GenericAPIView):
+    """Whoever may read the certification (``api.tenancy``'s ``certifications`` scope) may
+    fetch its credential; another tenant's answers 404."""
+
+    queryset = Certification.objects.all()
+    tenant_resource = "certifications"
+    action_roles = {"get": ALL_ROLES}
     renderer_classes = [VcJwtRenderer, JSONRenderer]
+    filter_backends: list = []
+    pagination_class = None
+
+    def get_queryset(self):
+        # Everything the credential document reads, in a fixed number of queries.
+        return self.scope_queryset(credential_queryset(), resource=self.tenant_resource)
 
     @extend_schema(
         operation_id="certifications_credential",
@@ -173,16 +116,11 @@ class CertificationCredentialView(APIView):
             (200, "application/json"): OpenApiResponse(
                 OpenApiTypes.OBJECT, description="The credential (JSON-LD)."
             ),
-            **_problems(
-                _401="`not-authenticated`",
-                _404="`not-found`: no such certification, or not one the caller may read.",
-                _406="`not-acceptable`: ask for `application/vc+jwt` or `application/json`.",
-            ),
+            **_problems(_406="`not-acceptable`: ask for `application/vc+jwt` or `application/json`."),
         },
     )
     def get(self, request: Request, pk: Any) -> Response:
-        queryset = visible_certifications(request.user, credential_queryset())
-        certification = get_object_or_404(queryset, pk=pk)
+        certification = self.get_object()
         document = credential_document(certification)
         if request.accepted_renderer.media_type == MEDIA_TYPE:
             response = Response(sign_credential(document), content_type=MEDIA_TYPE)
@@ -195,10 +133,9 @@ class CertificationCredentialView(APIView):
 # --- public keys and verification ---------------------------------------------------------------
 
 
-class JwksView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AnonymousThrottle]
+class JwksView(RegistryAPIView):
+    authentication_classes: list = []  # public: a stale token must not stand in the way
+    action_roles = {"get": EVERYONE}
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
@@ -209,8 +146,7 @@ class JwksView(APIView):
             "Every Ed25519 public key the registry signs credentials with, newest first. The "
             "newest signs; older keys stay here so what they signed still verifies."
         ),
-        auth=[],
-        responses={200: JsonWebKeySetSerializer, **_problems(_429="`throttled`")},
+        responses={200: JsonWebKeySetSerializer},
     )
     def get(self, request: Request) -> Response:
         response = Response(keys.public_jwks())
@@ -230,10 +166,9 @@ class VerifySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class VerifyView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AnonymousThrottle]
+class VerifyView(RegistryAPIView):
+    authentication_classes: list = []  # anyone verifies; a stale token must not stand in the way
+    action_roles = {"post": EVERYONE}
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
 
@@ -247,16 +182,10 @@ class VerifyView(APIView):
             "`jsonld-terms` (every property defined by the VC 2.0 and Open Badges 3.0 contexts). "
             "A malformed credential is `valid: false` with the failing check, not a 400."
         ),
-        auth=[],
         request=VerifySerializer,
         responses={
             200: VerificationResultSerializer,
-            **_problems(
-                _400="`validation-error`: no `credential` string in the body.",
-                _413="`payload-too-large`",
-                _415="`unsupported-media-type`: send JSON.",
-                _429="`throttled`",
-            ),
+            **_problems(_415="`unsupported-media-type`: send JSON."),
         },
         examples=[
             OpenApiExample(
