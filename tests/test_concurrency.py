@@ -112,3 +112,63 @@ def test_revocation_racing_a_booking_never_leaves_a_confirmed_booking_on_it(setu
         )
         assert not confirmed.exists(), f"trial {trial}: confirmed booking rests on a revoked certification"
     connection.close()
+
+
+def _book(spa, therapist, intake, start):
+    slot = slot_validate(
+        spa=spa, intake=intake, start=start, duration_minutes=60, focus_region="lumbar", focus_minutes=20
+    )
+    return booking_create(actor=None, therapist=therapist, slot=slot)
+
+
+def test_licence_suspension_racing_bookings_never_leaves_a_confirmed_booking_on_it(setup):
+    from credentials.models import License
+    from registry.services.rechecks import license_change
+
+    spa, therapist, _, intake, start, _ = setup
+    licence = License.objects.get(therapist=therapist)
+    for trial in range(20):
+        slot_start = start + dt.timedelta(hours=2 * trial)
+        if trial:  # reinstate for the next trial
+            license_change(actor=None, license=licence, status="active", reason="reinstated")
+
+        def suspend():
+            return license_change(actor=None, license=licence, status="suspended", reason="race")
+
+        results = run_together(
+            [lambda s=slot_start: _book(spa, therapist, intake, s), suspend]
+            if trial % 2
+            else [suspend, lambda s=slot_start: _book(spa, therapist, intake, s)]
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert not Booking.objects.filter(
+            therapist=therapist, start=slot_start, status=BookingStatus.CONFIRMED
+        ).exists(), f"trial {trial}: confirmed booking on a suspended licence"
+
+
+def test_employment_end_racing_bookings_never_leaves_a_confirmed_booking(setup):
+    from registry.models import Employment
+    from registry.services.rechecks import employment_end, employment_start
+
+    spa, therapist, _, intake, start, _ = setup
+    for trial in range(20):
+        # after the spa's today (the last day the ended employment still covers)
+        slot_start = start + dt.timedelta(days=2, hours=2 * trial)
+        employment = Employment.objects.filter(therapist=therapist, spa=spa, ended_on__isnull=True).first()
+        if employment is None or employment.started_on > timezone.localdate():
+            employment = employment_start(
+                actor=None, spa=spa, therapist=therapist, started_on=dt.date(2020, 1, 1)
+            )
+
+        def end(employment=employment):
+            return employment_end(actor=None, employment=employment)
+
+        results = run_together(
+            [lambda s=slot_start: _book(spa, therapist, intake, s), end]
+            if trial % 2
+            else [end, lambda s=slot_start: _book(spa, therapist, intake, s)]
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert not Booking.objects.filter(
+            therapist=therapist, start=slot_start, status=BookingStatus.CONFIRMED
+        ).exists(), f"trial {trial}: confirmed booking after the employment ended"

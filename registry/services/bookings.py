@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError
 from core.models import User
+from core.retry import retry_on_conflict
 from credentials.models import Certification, Therapist
 from protocols.choices import BodyRegion
 from registry import eligibility
@@ -168,6 +169,7 @@ def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decisio
     return replace(result, allowed=False, reasons=(*result.reasons, reason))
 
 
+@retry_on_conflict()
 def booking_create(
     *, actor: User | None, therapist: Therapist, slot: Slot, now: dt.datetime | None = None
 ) -> BookingOutcome:
@@ -251,6 +253,7 @@ def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime |
     return booking
 
 
+@retry_on_conflict()
 def booking_reassign(
     *, actor: User | None, booking: Booking, therapist: Therapist, now: dt.datetime | None = None
 ) -> BookingOutcome:

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from core.errors import DomainError
 from core.models import User
+from core.retry import retry_on_conflict
 from credentials import services as credential_services
 from credentials.models import Certification, ClinicalExperience, SchoolAuthorization
 from registry import events
@@ -18,6 +19,7 @@ from registry.models import Booking
 from registry.services import rechecks
 
 
+@retry_on_conflict()
 def certification_issue(**kwargs: Any) -> credential_services.IssuanceOutcome:
     """Issue (see ``credentials.services.certification_issue``) and tell the school."""
     with transaction.atomic():
@@ -27,6 +29,7 @@ def certification_issue(**kwargs: Any) -> credential_services.IssuanceOutcome:
     return outcome
 
 
+@retry_on_conflict()
 def certification_revoke(
     *, actor: User | None, certification: Certification, reason: str, now: dt.datetime | None = None
 ) -> tuple[Certification, list[Booking]]:
@@ -47,6 +50,7 @@ def _flagged(certifications: list[Certification], reason: str) -> None:
         events.certification_event("certification.review_required", certification, reason=reason)
 
 
+@retry_on_conflict()
 def clinical_experience_withdraw(
     *, actor: User | None, experience: ClinicalExperience, reason: str
 ) -> credential_services.ExperienceWithdrawal:
@@ -60,6 +64,7 @@ def clinical_experience_withdraw(
     return result
 
 
+@retry_on_conflict()
 def school_authorization_withdraw(
     *, actor: User | None, authorization: SchoolAuthorization, reason: str
 ) -> credential_services.AuthorizationWithdrawal:

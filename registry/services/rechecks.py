@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError
 from core.models import User
+from core.retry import retry_on_conflict
 from core.services import audit_record
 from credentials import services as credential_services
 from credentials.choices import LicenseStatus
@@ -126,6 +127,7 @@ def certification_revoke(
     return certification, changed
 
 
+@retry_on_conflict()
 def license_change(
     *,
     actor: User | None,
@@ -211,6 +213,7 @@ def employment_start(
     return employment
 
 
+@retry_on_conflict()
 def employment_end(
     *,
     actor: User | None,
