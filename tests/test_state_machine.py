@@ -4,6 +4,7 @@ moved, the clock advances — and after every step the registry's invariants hol
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -277,7 +278,7 @@ class RegistryMachine(RuleBasedStateMachine):
         rows = list(
             Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES).order_by("therapist_id", "start")
         )
-        for a, b in zip(rows, rows[1:], strict=False):
+        for a, b in itertools.pairwise(rows):
             if a.therapist_id == b.therapist_id:
                 assert a.end <= b.start, f"{a} overlaps {b}"
 
