@@ -107,3 +107,18 @@ for _model, _admin_class in (
 ):
     admin.site.unregister(_model)
     admin.site.register(_model, _admin_class)
+
+
+def _registry_staff_only(request) -> bool:
+    """The admin is for registry staff: an active staff user whose role is registry-admin
+    (or a superuser created on the command line). Spa, school and therapist users never enter,
+    even if someone set ``is_staff`` on them."""
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.is_superuser and not Membership.objects.filter(user_id=user.pk).exists():
+        return True
+    return Membership.objects.filter(user_id=user.pk, role="registry-admin").exists()
+
+
+admin.site.has_permission = _registry_staff_only

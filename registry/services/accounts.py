@@ -89,7 +89,9 @@ def user_create(
     if errors:
         raise DomainError("The user could not be created.", errors=errors)
 
-    user = User(username=username)
+    # Registry admins work in the Django admin too; no other role may enter it.
+    is_admin = role == Role.REGISTRY_ADMIN
+    user = User(username=username, is_staff=is_admin, is_superuser=is_admin)
     if password is None:
         user.set_unusable_password()
     else:

@@ -101,3 +101,30 @@ def test_admin_lists_show_no_intake_conditions_or_screening(world, staff_client)
         assert "CLIENT-SECRET-REF" not in body, url
         assert "M51.16" not in body, url
         assert "ces-bladder-bowel" not in body, url
+
+
+@pytest.mark.parametrize("role", ["spa-staff", "school-staff", "therapist"])
+def test_admin_is_closed_to_other_roles_even_with_is_staff(world, client, role):
+    from registry.models import Membership
+
+    user = UserFactory(username=f"sneaky-{role}", is_staff=True, is_superuser=True)
+    tenant = {
+        "spa-staff": {"spa": world.spa},
+        "school-staff": {"school": world.certification.school},
+        "therapist": {"therapist": world.beth},
+    }[role]
+    Membership.objects.create(user=user, role=role, **tenant)
+    client.force_login(user)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_registry_admin_created_through_the_service_enters_the_admin(client):
+    from registry.services.accounts import user_create
+
+    user, _ = user_create(
+        actor=None, username="staffer", password="a-long-admin-password-1", role="registry-admin"
+    )
+    client.force_login(user)
+    assert client.get("/admin/").status_code == 200
