@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
 
 from credentials.choices import CertificationStatus, LicenseStatus
 from protocols.choices import ModuleKind
@@ -170,6 +171,55 @@ class ClinicalExperience(models.Model):
         return f"{self.instructor_id} in {self.protocol_id}"
 
 
+class StatusPurpose(models.TextChoices):
+    """What a set bit in a status list means (Bitstring Status List ``statusPurpose``). Kept
+    here, beside its one model, rather than in ``choices.py``."""
+
+    REVOCATION = "revocation", "Revocation"
+
+
+class StatusList(models.Model):
+    """A W3C Bitstring Status List (v1.0): one bit per certification that holds an index in it,
+    set when the certification is revoked (``purpose`` revocation). ``bits`` is the raw
+    bitstring, ``size`` bits long; index 0 is the left-most bit (the most significant bit of
+    the first byte), as the specification orders them. The signed list is served at
+    ``/api/v1/status-lists/{id}/`` (see ``credentials.vc.status_list``); 131,072 bits, the
+    specification's minimum, so one bit says nothing about whose certificate it is."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=20, choices=StatusPurpose.choices, default=StatusPurpose.REVOCATION)
+    size = models.PositiveIntegerField(default=131_072)
+    bits = models.BinaryField()
+    full = models.BooleanField(
+        default=False, help_text="No free index is left: new certifications go to a new list."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=StatusPurpose.values),
+                name="status_list_purpose_valid",
+                violation_error_message="Unknown status purpose.",
+            ),
+            models.CheckConstraint(
+                condition=Q(size__gte=8),
+                name="status_list_size_positive",
+                violation_error_message="A status list holds at least 8 bits.",
+            ),
+            models.CheckConstraint(
+                condition=Q(size=Length("bits") * 8),
+                name="status_list_bits_match_size",
+                violation_error_message="A status list's bits must be exactly its size.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} list {self.id}"
+
+
 class Certification(models.Model):
     """A therapist's certification in one protocol, issued by a school, taught by an
     instructor, valid over ``[valid_from, expires_at)``. Issued certifications are never edited
@@ -207,6 +257,17 @@ class Certification(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # Its bit in a revocation status list, fixed at issuance (in the INSERT: the trigger refuses
+    # any later change). Null only for rows issued before status lists existed.
+    status_list = models.ForeignKey(
+        StatusList,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="certifications",
+    )
+    status_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     # The only columns an UPDATE may change (the trigger in the migration holds it).
     MUTABLE_FIELDS = (
@@ -237,6 +298,17 @@ class Certification(models.Model):
                 condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""),
                 name="certification_revocation_has_reason",
                 violation_error_message="A revocation needs a reason.",
+            ),
+            models.UniqueConstraint(
+                fields=["status_list", "status_index"],
+                name="certification_status_index_unique",
+                violation_error_message="Two certifications cannot share a status list index.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status_list__isnull=True, status_index__isnull=True)
+                | Q(status_list__isnull=False, status_index__isnull=False),
+                name="certification_status_list_and_index_together",
+                violation_error_message="A status list index needs its list, and a list an index.",
             ),
         ]
 

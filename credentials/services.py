@@ -42,6 +42,7 @@ from credentials.models import (
     Therapist,
 )
 from credentials.selectors import qualifying_experience
+from credentials.vc.status_list import status_list_allocate, status_list_revoke
 from protocols.choices import ModuleKind
 from protocols.models import Protocol
 
@@ -808,7 +809,10 @@ def certification_issue(
     if reasons:
         return IssuanceOutcome(certification=None, reasons=reasons)
 
+    status_list, status_index = status_list_allocate()  # in the INSERT: the row is append-only
     certification = Certification.objects.create(
+        status_list=status_list,
+        status_index=status_index,
         serial=Certification.new_serial(),
         therapist=therapist,
         protocol=protocol,
@@ -881,6 +885,7 @@ def certification_revoke(
         current.reviewed_by = _user(actor)
         update_fields += ["review_required", "reviewed_at", "reviewed_by"]
     current.save(update_fields=update_fields)
+    status_list_revoke(current)  # its bit in the public status list, in this transaction
     audit_record(
         actor=actor,
         action="certification.revoked",

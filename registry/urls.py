@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from registry.health import healthz
+from registry.web import verify
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("verify/<str:serial>.pdf", verify.certificate_pdf, name="verify-certificate-pdf"),
+    path("verify/<str:serial>", verify.certificate_page, name="verify-certificate"),
     path("", include("api.urls")),
 ]
 

@@ -1,5 +1,5 @@
-"""Verifiable credentials over HTTP: a certification's signed credential, the public keys, and
-online verification (the same verifier anyone can run offline)."""
+"""Verifiable credentials over HTTP: a certification's signed credential, the public keys, the
+revocation status lists, and online verification (the same verifier anyone can run offline)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from api.schema import PROBLEM_MEDIA_TYPE
 from api.serializers.common import ProblemSerializer
 from api.tenancy import TenantScopedMixin
 from api.views.base import RegistryAPIView, RegistryViewMixin
-from credentials.models import Certification
+from credentials.models import Certification, StatusList
 from credentials.vc import keys
 from credentials.vc.document import credential_document, credential_queryset
 from credentials.vc.jws import MEDIA_TYPE, sign_credential, verify_compact
+from credentials.vc.status_list import status_list_document, status_list_resolver
 
 # --- shared bits ------------------------------------------------------------------------------
 
@@ -59,9 +60,12 @@ def _problems(**described: str) -> dict[Any, OpenApiResponse]:
 class VerificationCheckSerializer(serializers.Serializer):
     check = serializers.CharField(
         help_text="`format`, `algorithm`, `kid`, `signature`, `validity-window`, `jsonld-terms` "
-        "(and `status` when a status list is checked)."
+        "and `status` (when the credential carries a `credentialStatus`)."
     )
-    passed = serializers.BooleanField()
+    passed = serializers.BooleanField(
+        allow_null=True,
+        help_text="`null`: not checked (the detail says why). Online, `status` is always checked.",
+    )
     detail = serializers.CharField()
 
 
@@ -109,7 +113,9 @@ class CertificationCredentialView(RegistryViewMixin, TenantScopedMixin, GenericA
             "The Open Badges 3.0 `OpenBadgeCredential` (W3C VC 2.0) of the certification, secured "
             "as a compact JWS (`typ: vc+jwt`, EdDSA/Ed25519, `kid` of a key in "
             "`/.well-known/jwks.json`). With `Accept: application/json`, the unsigned credential "
-            "JSON. A revoked certification's credential ends (`validUntil`) at its revocation."
+            "JSON. Its `credentialStatus` names its bit in a revocation status list "
+            "(`/api/v1/status-lists/{id}/`): revocation sets the bit; the credential itself is "
+            "the same before and after."
         ),
         responses={
             (200, MEDIA_TYPE): OpenApiResponse(OpenApiTypes.STR, description="The compact JWS."),
@@ -179,7 +185,9 @@ class VerifyView(RegistryAPIView):
         description=(
             "Checks, in order and each by name: `format`, `algorithm` (EdDSA only), `kid` (a key "
             "in the JWKS), `signature`, `validity-window` (validFrom ≤ now < validUntil), "
-            "`jsonld-terms` (every property defined by the VC 2.0 and Open Badges 3.0 contexts). "
+            "`jsonld-terms` (every property defined by the VC 2.0 and Open Badges 3.0 contexts), "
+            "`status` (the credential's bit in the registry's current revocation status list, "
+            "read from the database: a revocation shows from the next request). "
             "A malformed credential is `valid: false` with the failing check, not a 400."
         ),
         request=VerifySerializer,
@@ -204,7 +212,56 @@ class VerifyView(RegistryAPIView):
     def post(self, request: Request) -> Response:
         serializer = VerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        now = timezone.now()
         result = verify_compact(
-            serializer.validated_data["credential"], keys.public_jwks(), now=timezone.now()
+            serializer.validated_data["credential"],
+            keys.public_jwks(),
+            now=now,
+            status_list=status_list_resolver(now=now),
         )
         return Response(result.as_dict())
+
+
+# --- revocation status lists ----------------------------------------------------------------------
+
+
+class StatusListView(RegistryViewMixin, TenantScopedMixin, GenericAPIView):
+    queryset = StatusList.objects.all()
+    tenant_resource = "public"  # anyone checks a credential's status
+    authentication_classes: list = []  # a stale token must not stand in the way
+    action_roles = {"get": EVERYONE}
+    renderer_classes = [VcJwtRenderer, JSONRenderer]
+    filter_backends: list = []
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="status_list",
+        tags=["verifiable credentials"],
+        summary="A revocation status list (W3C Bitstring Status List)",
+        description=(
+            "The `BitstringStatusListCredential` a credential's `credentialStatus` names, signed "
+            "like a credential (compact JWS, `typ: vc+jwt`; keys in `/.well-known/jwks.json`). "
+            "Its `encodedList` is the bitstring (131,072 bits, GZIP then base64url, multibase "
+            "`u`); bit `statusListIndex` is 1 once the certification is revoked. Always current "
+            "(`validFrom` is the moment it was served), never cached. With `Accept: "
+            "application/json`, the unsigned credential JSON."
+        ),
+        responses={
+            (200, MEDIA_TYPE): OpenApiResponse(OpenApiTypes.STR, description="The compact JWS."),
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The status list credential (JSON-LD)."
+            ),
+            **_problems(_406="`not-acceptable`: ask for `application/vc+jwt` or `application/json`."),
+        },
+    )
+    def get(self, request: Request, pk: Any) -> Response:
+        status_list = self.get_object()
+        document = status_list_document(status_list, now=timezone.now())
+        if request.accepted_renderer.media_type == MEDIA_TYPE:
+            response = Response(sign_credential(document), content_type=MEDIA_TYPE)
+        else:
+            response = Response(document)
+        patch_vary_headers(response, ["Accept"])
+        # A revocation shows from the very next request: nobody may serve a stored copy.
+        response["Cache-Control"] = "no-cache"
+        return response

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
 from credentials.choices import LicenseStatus
@@ -20,6 +21,7 @@ from credentials.models import (
     SchoolAuthorization,
     Therapist,
 )
+from credentials.vc.status_list import status_list_allocate, status_list_revoke
 from protocols.choices import ModuleKind
 from protocols.models import Protocol
 from protocols.tests.factories import ProtocolFactory
@@ -90,11 +92,23 @@ class ClinicalExperienceFactory(factory.django.DjangoModelFactory):
 
 
 class CertificationFactory(factory.django.DjangoModelFactory):
-    """A certification row as ``certification_issue`` would leave it (three passed modules)."""
+    """A certification row as ``certification_issue`` would leave it (three passed modules, a
+    bit in a revocation status list). The list and index are allocated before the INSERT, as
+    the service does (the row is append-only: they cannot be set afterwards); pass
+    ``status_list=None, status_index=None`` for a row from before status lists. Built revoked
+    (``revoked_at=...``), its bit is set, as ``certification_revoke`` would."""
 
     class Meta:
         model = Certification
         skip_postgeneration_save = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        if "status_list" in kwargs or "status_index" in kwargs:
+            return super()._create(model_class, *args, **kwargs)
+        with transaction.atomic():  # the list stays locked until the row is in
+            kwargs["status_list"], kwargs["status_index"] = status_list_allocate()
+            return super()._create(model_class, *args, **kwargs)
 
     serial = factory.LazyFunction(Certification.new_serial)
     therapist = factory.SubFactory(TherapistFactory)
@@ -118,6 +132,12 @@ class CertificationFactory(factory.django.DjangoModelFactory):
                 hours=Decimal("10"),
                 assessment_passed=True,
             )
+
+    @factory.post_generation
+    def status(obj, create, extracted, **kwargs):
+        if create and obj.revoked_at is not None:
+            with transaction.atomic():
+                status_list_revoke(obj)
 
 
 # --- states reached through the services (for tests of a rule) ---------------------------------

@@ -92,7 +92,7 @@ def ed25519_token(header: dict, payload: dict, key: OKPKey) -> str:
 
 
 def failed(result) -> list[str]:
-    return [c.check for c in result.checks if not c.passed]
+    return [c.check for c in result.checks if c.passed is False]
 
 
 def detail(result, check: str) -> str:
@@ -151,6 +151,14 @@ def test_credential_is_an_open_badge_of_the_certification_and_nothing_more(certi
         assert module.title in narrative
     assert narrative.count("10 hours completed") == 3
     assert narrative.count("minimum 8 hours") == 3
+    list_url = f"{settings.REGISTRY_BASE_URL}/api/v1/status-lists/{c.status_list_id}/"
+    assert doc["credentialStatus"] == {
+        "id": f"{list_url}#{c.status_index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(c.status_index),
+        "statusListCredential": list_url,
+    }
 
     # No email, no licence, no client data: the document holds exactly these properties.
     assert c.therapist.email not in json.dumps(doc)
@@ -168,7 +176,9 @@ def test_credential_is_an_open_badge_of_the_certification_and_nothing_more(certi
         "credentialSubject.achievement.creator", "credentialSubject.achievement.creator.id",
         "credentialSubject.achievement.creator.type", "credentialSubject.achievement.creator.name",
         "credentialSubject.source", "credentialSubject.source.id", "credentialSubject.source.type",
-        "credentialSubject.source.name",
+        "credentialSubject.source.name", "credentialStatus", "credentialStatus.id",
+        "credentialStatus.type", "credentialStatus.statusPurpose", "credentialStatus.statusListIndex",
+        "credentialStatus.statusListCredential",
     }  # fmt: skip
 
 
@@ -184,13 +194,31 @@ def test_credential_document_reads_a_fixed_number_of_queries(db, django_assert_n
             credential_document(certification)
 
 
-def test_a_revoked_certifications_credential_ends_at_the_revocation(db):
+def test_a_revoked_certifications_credential_keeps_its_window_revocation_is_its_status_bit(db):
     revoked_at = timezone.now() - dt.timedelta(days=1)
     certification = CertificationFactory(revoked_at=revoked_at, revoked_reason="Fraudulent assessment")
     doc = credential_document(certification)
+    assert dt.datetime.fromisoformat(doc["validUntil"]) == certification.expires_at
+    assert doc["credentialStatus"]["statusListIndex"] == str(certification.status_index)
+    # Without its status list nothing here says revoked: the status check reports it did not run.
+    result = verify_compact(sign_credential(doc), keys.public_jwks(), NOW)
+    assert failed(result) == []
+    status = next(c for c in result.checks if c.check == "status")
+    assert status.passed is None
+    assert "not checked" in status.detail
+
+
+def test_a_certification_from_before_status_lists_ends_its_window_at_the_revocation(db):
+    revoked_at = timezone.now() - dt.timedelta(days=1)
+    certification = CertificationFactory(
+        revoked_at=revoked_at, revoked_reason="Fraudulent assessment", status_list=None, status_index=None
+    )
+    doc = credential_document(certification)
+    assert "credentialStatus" not in doc
     assert dt.datetime.fromisoformat(doc["validUntil"]) == revoked_at
     result = verify_compact(sign_credential(doc), keys.public_jwks(), NOW)
     assert failed(result) == ["validity-window"]
+    assert "status" not in [c.check for c in result.checks]
 
 
 # --- round trip -------------------------------------------------------------------------------
@@ -205,9 +233,11 @@ def test_an_issued_credential_verifies_offline(certification, no_network):
     result = verify_compact(token, keys.public_jwks(), NOW)
     assert result.valid, result.checks
     assert [c.check for c in result.checks] == [
-        "format", "algorithm", "kid", "signature", "validity-window", "jsonld-terms",
+        "format", "algorithm", "kid", "signature", "validity-window", "jsonld-terms", "status",
     ]  # fmt: skip
-    assert all(c.passed and c.detail for c in result.checks)
+    assert all(c.passed and c.detail for c in result.checks[:-1])
+    assert result.checks[-1].passed is None  # no status list given: not checked, and it says so
+    assert f"bit {certification.status_index} of" in result.checks[-1].detail
 
 
 def test_the_verifier_is_told_the_time(certification):
@@ -535,14 +565,16 @@ def test_the_term_check_refuses_contexts_it_does_not_ship(certification, no_netw
         assert undefined_terms({**doc, "@context": context}), context
 
 
-# --- the status-list hook ---------------------------------------------------------------------
+# --- the status check (the full story is in test_status_list.py) -------------------------------
 
 
-def test_without_a_status_list_there_is_no_status_check_and_with_one_it_fails_closed(certification):
+def test_without_a_status_list_the_status_is_not_checked_and_a_bad_one_fails(certification):
     token = sign_credential(credential_document(certification))
-    assert "status" not in [c.check for c in verify_compact(token, keys.public_jwks(), NOW).checks]
+    (status,) = [c for c in verify_compact(token, keys.public_jwks(), NOW).checks if c.check == "status"]
+    assert (status.passed, status.detail.startswith("not checked")) == (None, True)
     result = verify_compact(token, keys.public_jwks(), NOW, status_list="a status list")
     assert failed(result) == ["status"]
+    assert not result.valid
 
 
 # --- keys -------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 What it says: the registry (issuer) attests that the therapist (subject, by registry id) holds
 the protocol's achievement, created by the school, taught by the instructor (``source``), over
-the certification's window. Nothing else: no email, no licence number, never client data.
+the certification's window; ``credentialStatus`` names its bit in a revocation status list.
+Nothing else: no email, no licence number, never client data.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 
 from credentials.models import Certification, ModuleCompletion
 from credentials.vc.jsonld import CREDENTIAL_CONTEXT
+from credentials.vc.status_list import credential_status
 from protocols.choices import BodyRegion, ModuleKind
 from protocols.models import Module
 
@@ -83,10 +85,12 @@ def _narrative(certification: Certification) -> str:
 
 
 def validity_window(certification: Certification) -> tuple[dt.datetime, dt.datetime]:
-    """``[validFrom, validUntil)``: the certification's window, ending at its revocation if it
-    was revoked (so a credential fetched after revocation verifies as outside its window)."""
+    """``[validFrom, validUntil)``: the certification's window. Revocation is the status list's
+    business (the credential's ``credentialStatus`` bit), so a credential fetched before or
+    after revocation says the same thing. A certification issued before status lists existed
+    has no bit: its window ends at its revocation instead (the only way it can say so)."""
     until = certification.expires_at
-    if certification.revoked_at is not None:
+    if certification.revoked_at is not None and certification.status_list_id is None:
         until = max(certification.valid_from, min(until, certification.revoked_at))
     return certification.valid_from, until
 
@@ -107,7 +111,7 @@ def credential_document(certification: Certification) -> dict[str, Any]:
     base_url = settings.REGISTRY_BASE_URL
     region = BodyRegion(protocol.region).label if protocol.region in BodyRegion.values else protocol.region
 
-    return {
+    document: dict[str, Any] = {
         "@context": list(CREDENTIAL_CONTEXT),
         "id": urn(certification.id),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -149,3 +153,7 @@ def credential_document(certification: Certification) -> dict[str, Any]:
             "source": {"id": urn(instructor.id), "type": "Profile", "name": instructor.name},
         },
     }
+    status = credential_status(certification)
+    if status is not None:
+        document["credentialStatus"] = status
+    return document

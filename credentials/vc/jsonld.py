@@ -26,6 +26,8 @@ VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_V3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 #: The ``@context`` of every credential the registry issues, in this order.
 CREDENTIAL_CONTEXT: tuple[str, ...] = (VC_V2_CONTEXT, OB_V3_CONTEXT)
+#: The ``@context`` of a ``BitstringStatusListCredential`` (VC 2.0 defines its terms).
+STATUS_LIST_CONTEXT: tuple[str, ...] = (VC_V2_CONTEXT,)
 
 #: URL → the shipped copy (byte-identical to the published documents).
 SHIPPED_CONTEXTS: Mapping[str, Path] = MappingProxyType(
@@ -164,17 +166,20 @@ class _TermCheckingProcessor(jsonld.JsonLdProcessor):
                         )
 
 
-def undefined_terms(document: Mapping[str, Any]) -> list[str]:
+def undefined_terms(
+    document: Mapping[str, Any], *, context: tuple[str, ...] = CREDENTIAL_CONTEXT
+) -> list[str]:
     """What in ``document`` the shipped contexts do not define, one message per property
     (naming it by its dotted path); empty when every property and type is defined.
 
-    The ``@context`` must be exactly the two shipped contexts and no node may embed its own.
+    The ``@context`` must be exactly ``context`` (by default the two contexts of a certificate;
+    ``STATUS_LIST_CONTEXT`` for a status list) and no node may embed its own.
     """
     if not isinstance(document, Mapping):
         return ["the credential is not a JSON object"]
-    context = document.get("@context")
-    if context != list(CREDENTIAL_CONTEXT):
-        return [f"@context must be {list(CREDENTIAL_CONTEXT)}, got {context!r}"]
+    given = document.get("@context")
+    if given != list(context):
+        return [f"@context must be {list(context)}, got {given!r}"]
     embedded = [
         f"{where}.@context: embedded contexts are not allowed" for where in _embedded_contexts(document)
     ]

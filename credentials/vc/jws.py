@@ -2,12 +2,23 @@
 and the verifier anyone can run offline with the registry's JWKS.
 
 The verifier reports each check by name, in order: ``format``, ``algorithm``, ``kid``,
-``signature``, then ``validity-window`` and ``jsonld-terms`` (and ``status`` when a status
-list is given). It stops at the first failure up to and including ``signature`` (nothing in an
-unauthenticated payload is worth reading); after that every check runs. The algorithm is pinned
-before any cryptographic operation: only ``EdDSA`` with an OKP Ed25519 key, so ``alg: none`` and
-``HS256`` keyed with the public key (key confusion) are refused without touching a key. A
-malformed credential is ``valid: false`` with the failing check named, never an exception.
+``signature``, then ``validity-window`` and ``jsonld-terms``, and ``status`` when the credential
+carries a ``credentialStatus`` (or a status list is given). It stops at the first failure up to
+and including ``signature`` (nothing in an unauthenticated payload is worth reading); after that
+every check runs.
+
+``status`` (W3C Bitstring Status List v1.0) reads the credential's bit in its status list: a
+``BitstringStatusListCredential`` given as a compact JWS and verified with the same key set (its
+signature, its window, its terms), published at the very URL the credential names, by the same
+issuer, for the same purpose. A set bit fails the check ("revoked"). With no status list to read
+— offline, when none was given — the check is reported as not run: ``passed`` is ``None`` and
+the detail says where the status is; ``valid`` then means "nothing failed", and a caller who
+needs revocation checked must look at that check (``verify_credential`` says so in words).
+
+The algorithm is pinned before any cryptographic operation: only ``EdDSA`` with an OKP Ed25519
+key, so ``alg: none`` and ``HS256`` keyed with the public key (key confusion) are refused without
+touching a key. A malformed credential is ``valid: false`` with the failing check named, never an
+exception.
 """
 
 from __future__ import annotations
@@ -27,8 +38,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from joserfc.jws import JWSRegistry
 
-from credentials.vc import keys
-from credentials.vc.jsonld import undefined_terms
+from credentials.vc import bitstring, keys
+from credentials.vc.jsonld import STATUS_LIST_CONTEXT, undefined_terms
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +51,13 @@ MAX_TOKEN_CHARS = 256 * 1024
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
 _ED25519_SIGNATURE_BYTES = 64
 _ED25519_PUBLIC_KEY_BYTES = 32
+#: What a set bit means, by ``statusPurpose`` (the purposes this verifier can read).
+_SET_BIT_MEANS = {"revocation": "revoked", "suspension": "suspended"}
+_INDEX = re.compile(r"^(0|[1-9][0-9]{0,9})$")
+#: How far ahead of the verifier's clock a status list's ``validFrom`` may be (clock skew).
+STATUS_LIST_CLOCK_SKEW = dt.timedelta(minutes=5)
+#: A status list: a compact JWS, or (online) a function from a list URL to one (None: unknown).
+StatusListSource = str | Callable[[str], "str | None"]
 
 
 class _PinnedRegistry(JWSRegistry):
@@ -62,7 +80,7 @@ _REGISTRY = _PinnedRegistry(algorithms=[ALGORITHM])
 @dataclass(frozen=True)
 class Check:
     check: str
-    passed: bool
+    passed: bool | None  # None: not checked (the detail says why)
     detail: str
 
 
@@ -87,6 +105,12 @@ def sign_credential(doc: Mapping[str, Any]) -> str:
 
 
 class _Failed(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class _NotChecked(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -220,14 +244,14 @@ def _datetime(payload: Mapping[str, Any], name: str) -> dt.datetime | None:
     return parsed
 
 
-def _check_validity_window(state: _State) -> str:
+def _check_validity_window(state: _State, *, skew: dt.timedelta = dt.timedelta(0)) -> str:
     valid_from = _datetime(state.payload, "validFrom")
     valid_until = _datetime(state.payload, "validUntil")
     if valid_from is None:
         raise _Failed("the credential has no validFrom")
     now = state.now
     window = f"[{state.payload['validFrom']}, {state.payload.get('validUntil', '…')})"
-    if now < valid_from:
+    if now + skew < valid_from:
         raise _Failed(f"not yet valid: {window}, now {now.isoformat()}")
     if valid_until is not None and now >= valid_until:
         raise _Failed(f"expired: {window}, now {now.isoformat()}")
@@ -241,10 +265,112 @@ def _check_jsonld_terms(state: _State) -> str:
     return "every property and type is defined by the shipped contexts"
 
 
-def _check_status(state: _State, status_list: Any) -> str:
-    """The hook for Bitstring Status List checking (a later issue). Until then a status list
-    cannot be evaluated, and a verifier that was asked to check one must not answer valid."""
-    raise _Failed("status lists are not supported by this verifier yet")
+def _types(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _issuer_id(payload: Mapping[str, Any]) -> Any:
+    issuer = payload.get("issuer")
+    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+
+
+@dataclass(frozen=True)
+class _StatusEntry:
+    url: str
+    index: int
+    purpose: str
+
+    @property
+    def where(self) -> str:
+        return f"bit {self.index} of {self.url}"
+
+
+def _status_entry(payload: Mapping[str, Any]) -> _StatusEntry:
+    """The credential's one ``BitstringStatusListEntry``, checked for shape."""
+    status = payload["credentialStatus"]
+    entries = status if isinstance(status, list) else [status]
+    if len(entries) != 1 or not isinstance(entries[0], Mapping):
+        raise _Failed("credentialStatus must be one BitstringStatusListEntry")
+    entry = entries[0]
+    if _types(entry.get("type")) != ["BitstringStatusListEntry"]:
+        raise _Failed(f"credentialStatus type {entry.get('type')!r} is not BitstringStatusListEntry")
+    purpose = entry.get("statusPurpose")
+    if purpose not in _SET_BIT_MEANS:
+        raise _Failed(
+            f"statusPurpose {purpose!r} is not one this verifier reads ({', '.join(_SET_BIT_MEANS)})"
+        )
+    if entry.get("statusSize", 1) != 1:
+        raise _Failed(f"statusSize {entry.get('statusSize')!r}: only 1-bit statuses are read")
+    index = entry.get("statusListIndex")
+    if not isinstance(index, str) or not _INDEX.match(index):
+        raise _Failed(f"statusListIndex {index!r} is not a non-negative integer string")
+    url = entry.get("statusListCredential")
+    if not isinstance(url, str) or not url:
+        raise _Failed("credentialStatus names no statusListCredential")
+    return _StatusEntry(url=url, index=int(index), purpose=purpose)
+
+
+def _verified_status_list(token: Any, jwks: Any, now: dt.datetime) -> dict[str, Any]:
+    """The payload of a status list credential that verifies like a credential: format,
+    algorithm, kid, signature (the same key set), window (with clock skew) and terms."""
+    state = _State(token=token, jwks=jwks, now=now)
+    for name, step in (
+        ("format", _check_format),
+        ("algorithm", _check_algorithm),
+        ("kid", _check_kid),
+        ("signature", _check_signature),
+        ("validity-window", lambda s: _check_validity_window(s, skew=STATUS_LIST_CLOCK_SKEW)),
+    ):
+        try:
+            step(state)
+        except _Failed as exc:
+            raise _Failed(f"the status list fails its {name} check: {exc.detail}") from exc
+    problems = undefined_terms(state.payload, context=STATUS_LIST_CONTEXT)
+    if problems:
+        raise _Failed(f"the status list fails its jsonld-terms check: {'; '.join(problems)}")
+    return state.payload
+
+
+def _check_status(state: _State, status_list: StatusListSource | None) -> str:
+    """The credential's bit in its status list (see the module docstring)."""
+    if "credentialStatus" not in state.payload:
+        raise _NotChecked("not checked: the credential carries no credentialStatus")
+    entry = _status_entry(state.payload)
+    means = _SET_BIT_MEANS[entry.purpose]
+    if status_list is None:
+        raise _NotChecked(f"not checked: no status list was given (whether it is {means} is {entry.where})")
+    token = status_list(entry.url) if callable(status_list) else status_list
+    if token is None:
+        raise _Failed(f"the status list {entry.url} is not one this registry publishes")
+    listed = _verified_status_list(token, state.jwks, state.now)
+    if "BitstringStatusListCredential" not in _types(listed.get("type")):
+        raise _Failed("the status list is not a BitstringStatusListCredential")
+    if listed.get("id") != entry.url:
+        raise _Failed(f"the status list given is {listed.get('id')!r}; the credential's is {entry.url}")
+    if _issuer_id(listed) != _issuer_id(state.payload):
+        raise _Failed("the status list and the credential have different issuers")
+    subject = listed.get("credentialSubject")
+    if not isinstance(subject, Mapping) or _types(subject.get("type")) != ["BitstringStatusList"]:
+        raise _Failed("the status list's credentialSubject is not a BitstringStatusList")
+    if entry.purpose not in _types(subject.get("statusPurpose")):
+        raise _Failed(
+            f"the status list is not for {entry.purpose} (it is for {subject.get('statusPurpose')!r})"
+        )
+    try:
+        bits = bitstring.decode(subject.get("encodedList"))
+    except bitstring.BitstringError as exc:
+        raise _Failed(f"the status list's {exc}") from exc
+    if len(bits) * 8 < bitstring.MIN_ENTRIES:
+        raise _Failed(
+            f"the status list has {len(bits) * 8} entries, fewer than the {bitstring.MIN_ENTRIES} "
+            "the specification asks for"
+        )
+    if entry.index >= len(bits) * 8:
+        raise _Failed(f"statusListIndex {entry.index} is outside the status list ({len(bits) * 8} entries)")
+    as_of = f"the status list as of {listed.get('validFrom')}"
+    if bitstring.get_bit(bits, entry.index):
+        raise _Failed(f"{means}: {entry.where} is set ({as_of})")
+    return f"not {means}: {entry.where} is 0 ({as_of})"
 
 
 def _run(name: str, step: Callable[[], str], checks: list[Check]) -> bool:
@@ -253,6 +379,9 @@ def _run(name: str, step: Callable[[], str], checks: list[Check]) -> bool:
     except _Failed as exc:
         checks.append(Check(name, False, exc.detail))
         return False
+    except _NotChecked as exc:
+        checks.append(Check(name, None, exc.detail))
+        return True
     except Exception as exc:  # a malformed credential must never escape as an exception
         logger.warning("verification check %s failed unexpectedly", name, exc_info=True)
         checks.append(Check(name, False, f"could not be evaluated ({type(exc).__name__})"))
@@ -262,12 +391,18 @@ def _run(name: str, step: Callable[[], str], checks: list[Check]) -> bool:
 
 
 def verify_compact(
-    token: str, jwks: Mapping[str, Any], now: dt.datetime, status_list: Any | None = None
+    token: str,
+    jwks: Mapping[str, Any],
+    now: dt.datetime,
+    status_list: StatusListSource | None = None,
 ) -> VerificationResult:
     """Verify a compact-JWS credential against a JWKS (``{"keys": [...]}``) at ``now`` (aware).
 
-    Offline: no database, no network. ``status_list`` is the hook for revocation status
-    (ignored when None).
+    Offline: no database, no network. ``status_list`` is the ``BitstringStatusListCredential``
+    to read the credential's revocation bit in, as a compact JWS (verified with ``jwks`` too);
+    or a function from the credential's ``statusListCredential`` URL to one (the online
+    verifier hands its own current list); None: the status is reported as not checked.
+    ``valid`` is true when no check failed.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -284,6 +419,6 @@ def verify_compact(
             return VerificationResult(valid=False, checks=checks)
     _run("validity-window", lambda: _check_validity_window(state), checks)
     _run("jsonld-terms", lambda: _check_jsonld_terms(state), checks)
-    if status_list is not None:
+    if "credentialStatus" in state.payload or isinstance(status_list, str):
         _run("status", lambda: _check_status(state, status_list), checks)
-    return VerificationResult(valid=all(c.passed for c in checks), checks=checks)
+    return VerificationResult(valid=all(c.passed is not False for c in checks), checks=checks)

@@ -174,8 +174,9 @@ def test_an_issued_credential_verifies_online_offline_and_with_the_command(certi
     assert online.status_code == 200
     assert online.json()["valid"] is True
     assert [c["check"] for c in online.json()["checks"]] == [
-        "format", "algorithm", "kid", "signature", "validity-window", "jsonld-terms",
+        "format", "algorithm", "kid", "signature", "validity-window", "jsonld-terms", "status",
     ]  # fmt: skip
+    assert all(c["passed"] is True for c in online.json()["checks"])  # online, status is checked
 
     assert verify_compact(token, keys, timezone.now()).valid
 
@@ -186,6 +187,75 @@ def test_an_issued_credential_verifies_online_offline_and_with_the_command(certi
         "verify_credential", str(tmp_path / "credential.jwt"), jwks=str(tmp_path / "jwks.json"), stdout=out
     )
     assert "FAIL" not in out.getvalue()
+    assert "SKIP  status" in out.getvalue()
+    assert "NOT checked: status" in out.getvalue()
+
+    status_list = APIClient().get(status_list_url(certification)).content.decode()
+    (tmp_path / "status-list.jwt").write_text(status_list)
+    out = io.StringIO()
+    call_command(
+        "verify_credential",
+        str(tmp_path / "credential.jwt"),
+        jwks=str(tmp_path / "jwks.json"),
+        status_list=str(tmp_path / "status-list.jwt"),
+        stdout=out,
+    )
+    assert "PASS  status" in out.getvalue()
+    assert out.getvalue().strip().endswith("the credential is valid")
+
+
+# --- GET /api/v1/status-lists/{id}/ -------------------------------------------------------------
+
+
+def status_list_url(certification) -> str:
+    return f"/api/v1/status-lists/{certification.status_list_id}/"
+
+
+def test_the_status_list_is_public_a_jws_by_default_and_json_on_request(certification, settings):
+    response = APIClient().get(status_list_url(certification))
+    assert response.status_code == 200
+    assert response["Content-Type"] == JWT
+    assert "Accept" in response["Vary"]
+    assert response["Cache-Control"] == "no-cache"
+    token = response.content.decode()
+    result = verify_compact(token, jwks(), timezone.now(), status_list=None)
+    assert failed_checks(result) == ["jsonld-terms"]  # a status list is not a certificate
+
+    assert APIClient().get(status_list_url(certification), HTTP_ACCEPT=JWT)["Content-Type"] == JWT
+    response = APIClient().get(status_list_url(certification), HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    document = response.json()
+    assert document["id"] == f"{settings.REGISTRY_BASE_URL}{status_list_url(certification)}"
+    assert document["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    assert document["credentialSubject"]["type"] == "BitstringStatusList"
+    assert document["credentialSubject"]["statusPurpose"] == "revocation"
+    assert document["credentialSubject"]["encodedList"].startswith("u")
+
+
+def test_the_status_list_answers_with_a_bad_token_and_without_one(certification):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.get(status_list_url(certification)).status_code == 200
+
+
+def test_an_unknown_status_list_is_a_404_problem_and_an_unacceptable_type_a_406(certification):
+    response = APIClient().get(f"/api/v1/status-lists/{uuid.uuid4()}/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["type"] == "/problems/not-found"
+    response = APIClient().get(status_list_url(certification), HTTP_ACCEPT="text/csv")
+    assert response.status_code == 406
+    assert response["Content-Type"] == PROBLEM
+
+
+def test_the_status_list_reads_one_query(certification, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert APIClient().get(status_list_url(certification)).status_code == 200
+
+
+def failed_checks(result) -> list[str]:
+    return [c.check for c in result.checks if c.passed is False]
 
 
 # --- GET /.well-known/jwks.json -----------------------------------------------------------------
@@ -289,4 +359,9 @@ def test_the_schema_documents_the_endpoints_and_their_problems():
     verify = schema["paths"]["/api/v1/verify/"]["post"]["responses"]
     for status in ("400", "429"):
         assert PROBLEM in verify[status]["content"]
+
+    status_list = schema["paths"]["/api/v1/status-lists/{id}/"]["get"]["responses"]
+    assert set(status_list["200"]["content"]) == {JWT, "application/json"}
+    for status in ("404", "406", "429"):
+        assert PROBLEM in status_list[status]["content"]
     assert "429" in schema["paths"]["/.well-known/jwks.json"]["get"]["responses"]

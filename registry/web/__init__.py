@@ -1,0 +1,1 @@
+"""Server-rendered public pages (no JavaScript): certificate verification for now."""
