@@ -149,7 +149,10 @@ def test_revoke_action_uses_the_replaceable_revoke_call(admin_client, scene, mon
 
 
 def test_staff_without_the_change_permission_cannot_revoke(client, scene):
+    from registry.models import Membership
+
     staff = UserFactory(username="viewer", is_staff=True)
+    Membership.objects.create(user=staff, role="registry-admin")  # registry staff, view-only
     staff.user_permissions.add(Permission.objects.get(codename="view_certification"))
     client.force_login(staff)
 
