@@ -156,6 +156,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# A file missing from the manifest (collectstatic not run yet) is served under its plain name
+# rather than failing the page.
+WHITENOISE_MANIFEST_STRICT = False
 LOGIN_URL = "/login/"
 
 # --- security (production-safe unless DEBUG) ---
