@@ -12,6 +12,7 @@ urlpatterns = [
     path("verify/<str:serial>.pdf", verify.certificate_pdf, name="verify-certificate-pdf"),
     path("verify/<str:serial>", verify.certificate_page, name="verify-certificate"),
     path("", include("api.urls")),
+    path("", include("registry.web.urls")),
 ]
 
 # problem+json for /api/ paths, Django's own pages elsewhere.
