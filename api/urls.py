@@ -7,7 +7,7 @@ from rest_framework import routers
 
 from api.permissions import EVERYONE, RolePermission
 from api.throttling import AnonReadThrottle
-from api.views import accounts, catalog, credentials
+from api.views import accounts, bookings, catalog, credentials, imports, spas, webhooks
 from api.views.errors import api_not_found
 
 
@@ -38,11 +38,20 @@ router.register("instructors", credentials.InstructorViewSet, basename="instruct
 router.register("clinical-experience", credentials.ClinicalExperienceViewSet, basename="clinical-experience")
 router.register("certifications", credentials.CertificationViewSet, basename="certification")
 router.register("verify", credentials.VerificationViewSet, basename="verify")
+router.register("spas", spas.SpaViewSet, basename="spa")
+router.register("employments", spas.EmploymentViewSet, basename="employment")
+router.register("intakes", bookings.IntakeViewSet, basename="intake")
+router.register("bookings", bookings.BookingViewSet, basename="booking")
+router.register("decisions", bookings.DecisionViewSet, basename="decision")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("imports", imports.ImportViewSet, basename="import")
 
 v1 = [
     path("me/", accounts.MeView.as_view(), name="me"),
     path("tokens/rotate/", accounts.TokenRotateView.as_view(), name="token-rotate"),
     path("tokens/current/", accounts.CurrentTokenView.as_view(), name="token-current"),
+    path("eligibility/check/", bookings.EligibilityCheckView.as_view(), name="eligibility-check"),
+    path("eligibility/search/", bookings.EligibilitySearchView.as_view(), name="eligibility-search"),
     *router.urls,
 ]
 

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from api.exceptions import problem
 from api.filters import CertificationFilter, InstructorFilter, SchoolFilter, TherapistFilter
+from api.idempotency import idempotent
 from api.permissions import (
     ADMIN,
     ALL_ROLES,
@@ -359,6 +360,7 @@ class CertificationViewSet(WriteMixin, NowContextMixin, ReadOnlyViewSet):
 
     @extend_schema(request=CertificationIssueSerializer, responses={201: CertificationSerializer})
     @problems(422)
+    @idempotent
     def create(self, request):
         """Issue a certification (school staff: for their own school; any therapist by id).
         Refused: 422 ``issuance-refused`` with every reason — ``SCHOOL_NOT_AUTHORIZED``,

@@ -218,3 +218,170 @@ def gate_world(db):
 
 
 # --- the booking gate over HTTP (API part 2) ----------------------------------------------------
+
+
+@pytest.fixture
+def booking_world(db, client_for):
+    """``registry/tests/conftest.py``'s world, for the booking endpoints: the story's catalog
+    (M51.16 needs low back with radiculopathy, 30 focused minutes at most; two lumbar red
+    flags), Harbour Spa (US-CA) employing Ana and Carla (certified by ``school``) and Beth (not),
+    Other Spa employing Dora; clients ``desk`` and ``other_desk`` (their staff), ``ana`` and
+    ``beth`` (therapists), ``school_staff``, ``admin``. ``start``: tomorrow 10:00 at the spa.
+    Helpers post through HTTP: ``intake(**overrides)``, ``book(therapist, intake, **overrides)``;
+    ``slot(therapist, intake, **overrides)`` is the body."""
+    import zoneinfo
+
+    from protocols.choices import BodyRegion, ScreeningAction
+
+    radiculopathy = ProtocolFactory(
+        slug="low-back-radiculopathy",
+        name="Low back with radiculopathy",
+        region=BodyRegion.LUMBAR,
+        max_focus_minutes=30,
+    )
+    disc = ConditionFactory(code="M51.16", region=BodyRegion.LUMBAR, requirements=[[radiculopathy]])
+    wellness = ConditionFactory(code="WELLNESS", code_system="", region=BodyRegion.WHOLE_BODY)
+    ScreeningQuestionFactory(
+        code="ces-bladder-bowel",
+        text="Any new loss of bladder or bowel control?",
+        action=ScreeningAction.REFER_EMERGENCY,
+        regions=[BodyRegion.LUMBAR],
+    )
+    ScreeningQuestionFactory(
+        code="recent-trauma",
+        text="Any recent significant trauma?",
+        action=ScreeningAction.REFER_PHYSICIAN,
+        regions=[BodyRegion.LUMBAR],
+    )
+    school = SchoolFactory(name="School of Medical Massage")
+    instructor = InstructorFactory(name="Ines Instructor", schools=[school])
+    spa = SpaFactory(name="Harbour Spa", jurisdiction="US-CA", timezone="America/Los_Angeles")
+    other_spa = SpaFactory(name="Other Spa", jurisdiction="US-CA", timezone="America/Los_Angeles")
+    ana, beth, carla = (TherapistFactory(name=n) for n in ("Ana Silva", "Beth Jones", "Carla Diaz"))
+    dora = TherapistFactory(name="Dora Evans")
+    for therapist, employer in ((ana, spa), (beth, spa), (carla, spa), (dora, other_spa)):
+        LicenseFactory(therapist=therapist, jurisdiction="US-CA")
+        EmploymentFactory(spa=employer, therapist=therapist)
+    certifications = {
+        t.name: CertificationFactory(
+            therapist=t, protocol=radiculopathy, school=school, instructor=instructor
+        )
+        for t in (ana, carla, dora)
+    }
+    local = zoneinfo.ZoneInfo(spa.timezone)
+    start = (timezone.now().astimezone(local) + dt.timedelta(days=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    desk = client_for(Role.SPA_STAFF, spa=spa)
+
+    def intake(client=None, **overrides):
+        body = {
+            "spa": str(spa.pk),
+            "client_ref": "C-0001",
+            "conditions": ["M51.16"],
+            "screening": {"ces-bladder-bowel": False, "recent-trauma": False},
+            "pain_score": 4,
+            **overrides,
+        }
+        return (client or desk).post("/api/v1/intakes/", body, format="json")
+
+    def slot(therapist, intake_id, **overrides):
+        body = {
+            "spa": str(spa.pk),
+            "intake": str(intake_id),
+            "start": start.isoformat(),
+            "duration_minutes": 60,
+            "focus_region": "lumbar",
+            "focus_minutes": 20,
+            **overrides,
+        }
+        if therapist is not None:
+            body["therapist"] = str(therapist.pk)
+        return body
+
+    def book(therapist, intake_id, client=None, **overrides):
+        return (client or desk).post(
+            "/api/v1/bookings/", slot(therapist, intake_id, **overrides), format="json"
+        )
+
+    return SimpleNamespace(
+        radiculopathy=radiculopathy,
+        disc=disc,
+        wellness=wellness,
+        school=school,
+        instructor=instructor,
+        spa=spa,
+        other_spa=other_spa,
+        ana=ana,
+        beth=beth,
+        carla=carla,
+        dora=dora,
+        certification=certifications["Ana Silva"],
+        carla_certification=certifications["Carla Diaz"],
+        start=start,
+        desk=desk,
+        other_desk=client_for(Role.SPA_STAFF, spa=other_spa),
+        ana_client=client_for(Role.THERAPIST, therapist=ana),
+        beth_client=client_for(Role.THERAPIST, therapist=beth),
+        school_staff=client_for(Role.SCHOOL_STAFF, school=school),
+        admin=client_for(Role.REGISTRY_ADMIN),
+        intake=intake,
+        slot=slot,
+        book=book,
+    )
+
+
+@pytest.fixture
+def tenants(world):
+    """``world`` plus, on each side (``_a``, ``_b``), what the booking gate keeps: the
+    employment, an intake (client data: ``client_ref`` ``CLIENT-A-0001``), a confirmed booking
+    tomorrow and its decision, a spa webhook and a school webhook, a certification import.
+    All reached through the services."""
+    from registry.models import Employment
+    from registry.services.bookings import booking_create, slot_validate
+    from registry.services.imports import CERTIFICATION_COLUMNS, import_create
+    from registry.services.intakes import intake_record
+    from registry.services.webhooks import webhook_create
+
+    start = (timezone.now() + dt.timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
+    extra = {}
+    for side in ("a", "b"):
+        spa, school = getattr(world, f"spa_{side}"), getattr(world, f"school_{side}")
+        therapist = getattr(world, f"therapist_{side}")
+        intake = intake_record(
+            actor=None,
+            spa=spa,
+            client_ref=f"CLIENT-{side.upper()}-0001",
+            condition_codes=[world.condition.code],
+            screening={world.question.code: False},
+            pain_score=4,
+        )
+        slot = slot_validate(
+            spa=spa, intake=intake, start=start, duration_minutes=60, focus_region="lumbar", focus_minutes=20
+        )
+        outcome = booking_create(actor=None, therapist=therapist, slot=slot)
+        assert outcome.booking is not None, outcome.result.reasons
+        extra.update(
+            {
+                f"employment_{side}": Employment.objects.get(spa=spa, therapist=therapist),
+                f"intake_{side}": intake,
+                f"booking_{side}": outcome.booking,
+                f"decision_{side}": outcome.decision,
+                f"webhook_{side}": webhook_create(
+                    actor=None, spa=spa, url=f"https://{side}.example.org/hook", events=["license.expiring"]
+                ),
+                f"school_webhook_{side}": webhook_create(
+                    actor=None,
+                    school=school,
+                    url=f"https://school-{side}.example.org/hook",
+                    events=["certification.issued"],
+                ),
+                f"import_{side}": import_create(
+                    actor=None,
+                    kind="certifications",
+                    content=",".join(CERTIFICATION_COLUMNS) + "\n",
+                    school=school,
+                ),
+            }
+        )
+    return SimpleNamespace(**vars(world), start=start, **extra)

@@ -126,6 +126,17 @@ MATRIX = [
         {"decision": "keep", "reason": "x"},
         (401, 403, 403, 403, 409),  # admins may; certification A is not flagged
     ),
+    # API part 2 (every route, both sides: test_cross_tenant.py)
+    ("get", "/api/v1/spas/", None, (401, 200, 200, 403, 200)),
+    ("get", "/api/v1/spas/{spa_a}/", None, (401, 200, 200, 403, 200)),
+    ("get", "/api/v1/spas/{spa_b}/", None, (401, 404, 404, 403, 200)),
+    ("get", "/api/v1/employments/", None, (401, 200, 200, 403, 200)),
+    ("get", "/api/v1/intakes/", None, (401, 200, 200, 403, 403)),
+    ("get", "/api/v1/bookings/", None, (401, 200, 200, 403, 403)),
+    ("get", "/api/v1/decisions/", None, (401, 403, 200, 403, 403)),
+    ("get", "/api/v1/webhooks/", None, (401, 403, 200, 200, 200)),
+    ("post", "/api/v1/eligibility/check/", None, (401, 403, 400, 403, 403)),
+    ("post", "/api/v1/eligibility/search/", None, (401, 403, 400, 403, 403)),
     # routes with no handler for the method: 405 for everyone
     ("delete", "/api/v1/protocols/{protocol}/", None, (405, 405, 405, 405, 405)),
     ("post", "/api/v1/verify/{serial_b}/", None, (405, 405, 405, 405, 405)),
@@ -154,6 +165,8 @@ def _values(world) -> dict[str, str]:
         "certification_b": str(world.certification_b.pk),
         "serial_b": world.certification_b.serial,
         "new_name": f"new-{uuid.uuid4().hex[:8]}",
+        "spa_a": str(world.spa_a.pk),
+        "spa_b": str(world.spa_b.pk),
         "license_a": str(world.license_a.pk),
         "license_b": str(world.license_b.pk),
         "authorization_a": str(world.authorization_a.pk),

@@ -1,0 +1,308 @@
+"""Intakes, eligibility, bookings and the decision log: the booking gate over HTTP.
+
+Client data, minimum necessary: intakes (conditions, screening answers, the client reference)
+reach the spa that recorded them and the therapist assigned to a booking on them. A registry
+admin reads a booking's decision log by its id (incident review), and that read is audited;
+no admin list shows client data.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.exceptions import problem
+from api.idempotency import idempotent
+from api.permissions import roles
+from api.serializers.registry import (
+    NAIVE_TIME,
+    BookingSerializer,
+    DecisionSerializer,
+    EligibilityCheckSerializer,
+    EligibilityResultSerializer,
+    EligibilitySearchResultSerializer,
+    IntakeCreateSerializer,
+    IntakeSerializer,
+    ReassignSerializer,
+    SlotInputSerializer,
+)
+from api.tenancy import role_of
+from api.views.base import ReadOnlyViewSet, RegistryAPIView, RegistryViewSet
+from core.services import audit_record
+from protocols.models import Condition
+from registry import eligibility
+from registry.choices import BookingStatus, Role
+from registry.models import Booking, Decision, Intake
+from registry.selectors import eligibility_case, eligibility_facts_for_therapist
+from registry.services.bookings import (
+    BookingOutcome,
+    booking_cancel,
+    booking_complete,
+    booking_create,
+    booking_reassign,
+    eligible_therapists,
+    slot_validate,
+)
+from registry.services.intakes import intake_record
+
+SPA_STAFF = roles(Role.SPA_STAFF)
+THERAPIST_AND_SPA = roles(Role.THERAPIST, Role.SPA_STAFF)
+SPA_AND_ADMIN_REVIEW = roles(Role.SPA_STAFF, Role.REGISTRY_ADMIN)
+
+
+def _slot(data):
+    """The session asked for, checked by the booking service (``slot_validate``)."""
+    return slot_validate(
+        spa=data["spa"],
+        intake=data["intake"],
+        start=data["start"],
+        duration_minutes=data["duration_minutes"],
+        focus_region=data.get("focus_region"),
+        focus_minutes=data.get("focus_minutes") or 0,
+    )
+
+
+def _refused(outcome: BookingOutcome, therapist) -> Response:
+    result = outcome.result.as_dict()
+    return problem(
+        "booking-refused",
+        409,
+        f"{therapist.name} may not take this session: {len(result['reasons'])} reason(s).",
+        reasons=result["reasons"],
+        warnings=result["warnings"],
+    )
+
+
+# --- intakes -------------------------------------------------------------------------------------
+
+
+class IntakeFilter(django_filters.FilterSet):
+    client_ref = django_filters.CharFilter()
+
+    class Meta:
+        model = Intake
+        fields = ["client_ref"]
+
+
+class IntakeViewSet(ReadOnlyViewSet):
+    """Intakes: recorded by the caller's spa (spa staff), or of a booking assigned to them
+    (therapist). Newest first; ``?client_ref=``."""
+
+    queryset = Intake.objects.prefetch_related(
+        Prefetch("conditions", queryset=Condition.objects.order_by("code"))
+    ).order_by("-recorded_at", "id")
+    serializer_class = IntakeSerializer
+    filterset_class = IntakeFilter
+    tenant_resource = "intakes"
+    action_roles = {"list": THERAPIST_AND_SPA, "retrieve": THERAPIST_AND_SPA, "create": SPA_STAFF}
+
+    @extend_schema(request=IntakeCreateSerializer, responses={201: IntakeSerializer})
+    @idempotent
+    def create(self, request):
+        """Record an intake: conditions, red-flag screening (every question that applies must
+        be answered), physician clearances, pain score. ``referral`` says whom to send the
+        client to; the intake serves sessions starting before ``valid_until``."""
+        serializer = IntakeCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        intake = intake_record(
+            actor=request.user,
+            spa=data["spa"],
+            client_ref=data["client_ref"],
+            condition_codes=data["conditions"],
+            screening=data["screening"],
+            pain_score=data["pain_score"],
+            focus_regions=data.get("focus_regions"),
+            clearances=data.get("clearances"),
+        )
+        intake = self.get_queryset().get(pk=intake.pk)
+        return Response(IntakeSerializer(intake).data, status=status.HTTP_201_CREATED)
+
+
+# --- eligibility ---------------------------------------------------------------------------------
+
+
+class EligibilityCheckView(RegistryAPIView):
+    action_roles = {"post": SPA_STAFF}
+
+    @extend_schema(request=EligibilityCheckSerializer, responses=EligibilityResultSerializer)
+    def post(self, request):
+        """May this therapist take this session? Every reason they may not, and the warnings.
+        Nothing is recorded; a booking decides again."""
+        serializer = EligibilityCheckSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        slot = _slot(serializer.validated_data)
+        facts = eligibility_facts_for_therapist(
+            therapist_id=serializer.validated_data["therapist"].pk, window=(slot.start, slot.end)
+        )
+        case = eligibility_case(
+            intake=slot.intake,
+            start=slot.start,
+            end=slot.end,
+            focus_region=slot.focus_region,
+            focus_minutes=slot.focus_minutes,
+        )
+        return Response(eligibility.decide(facts, case).as_dict())
+
+
+class EligibilitySearchView(RegistryAPIView):
+    action_roles = {"post": SPA_STAFF}
+
+    @extend_schema(request=SlotInputSerializer, responses=EligibilitySearchResultSerializer)
+    def post(self, request):
+        """Every therapist employed at the spa, decided for this session: allowed first, then
+        by name."""
+        serializer = SlotInputSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        candidates = eligible_therapists(slot=_slot(serializer.validated_data))
+        return Response(
+            {
+                "therapists": [
+                    {"therapist": str(c.therapist_id), "name": c.name, **c.result.as_dict()}
+                    for c in candidates
+                ]
+            }
+        )
+
+
+# --- bookings ------------------------------------------------------------------------------------
+
+
+class AwareIsoDateTimeField(forms.DateTimeField):
+    """A query-string time with its offset (``+`` URL-encoded); a naive time is refused."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        parsed = parse_datetime(str(value).strip())
+        if parsed is None:
+            raise forms.ValidationError("Enter a valid RFC 3339 date-time.", code="invalid")
+        if timezone.is_naive(parsed):
+            raise forms.ValidationError(NAIVE_TIME, code="naive")
+        return parsed
+
+
+class AwareDateTimeFilter(django_filters.Filter):
+    field_class = AwareIsoDateTimeField
+
+
+class BookingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=BookingStatus.choices)
+    therapist = django_filters.UUIDFilter(field_name="therapist_id")
+    start_after = AwareDateTimeFilter(
+        field_name="start", lookup_expr="gte", help_text="Sessions starting at or after (RFC 3339)."
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["status", "therapist", "start_after"]
+
+
+class BookingViewSet(ReadOnlyViewSet):
+    """Bookings: the caller's spa's (spa staff), those assigned to them (therapist). By start;
+    ``?status=&therapist=&start_after=``."""
+
+    queryset = Booking.objects.order_by("start", "id")
+    serializer_class = BookingSerializer
+    filterset_class = BookingFilter
+    tenant_resource = "bookings"
+    action_roles = {
+        "list": THERAPIST_AND_SPA,
+        "retrieve": THERAPIST_AND_SPA,
+        "create": SPA_STAFF,
+        "cancel": SPA_STAFF,
+        "complete": SPA_STAFF,
+        "reassign": SPA_STAFF,
+        "decisions": SPA_AND_ADMIN_REVIEW,
+    }
+
+    @extend_schema(request=EligibilityCheckSerializer, responses={201: BookingSerializer})
+    @idempotent
+    def create(self, request):
+        """Book the therapist for the session only if the engine allows it; otherwise 409
+        ``booking-refused`` with every reason. Either way the decision is logged."""
+        serializer = EligibilityCheckSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        therapist = serializer.validated_data["therapist"]
+        outcome = booking_create(
+            actor=request.user, therapist=therapist, slot=_slot(serializer.validated_data)
+        )
+        if outcome.booking is None:
+            return _refused(outcome, therapist)
+        return Response(BookingSerializer(outcome.booking).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=BookingSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    def cancel(self, request, pk=None):
+        """Cancel a confirmed or needs-reassignment booking; the slot is freed."""
+        return Response(BookingSerializer(booking_cancel(actor=request.user, booking=self.get_object())).data)
+
+    @extend_schema(request=None, responses=BookingSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    def complete(self, request, pk=None):
+        """Mark a confirmed booking completed once its session has started."""
+        booking = booking_complete(actor=request.user, booking=self.get_object())
+        return Response(BookingSerializer(booking).data)
+
+    @extend_schema(request=ReassignSerializer, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    def reassign(self, request, pk=None):
+        """Move the booking to another therapist, decided like a new booking for the same
+        intake and slot; refused: 409 ``booking-refused``, the booking unchanged."""
+        booking = self.get_object()
+        serializer = ReassignSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        therapist = serializer.validated_data["therapist"]
+        outcome = booking_reassign(actor=request.user, booking=booking, therapist=therapist)
+        if outcome.booking is None:
+            return _refused(outcome, therapist)
+        return Response(BookingSerializer(outcome.booking).data)
+
+    @extend_schema(responses=DecisionSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=DecisionSerializer,
+        filter_backends=[],
+        filterset_class=None,
+    )
+    def decisions(self, request, pk=None):
+        """The booking's decision log, oldest first: the attempt that made it, every re-check,
+        every reassignment. Registry admins read it for incident review; their read is
+        audited."""
+        booking = self.get_object()
+        if role_of(request.user) == Role.REGISTRY_ADMIN:
+            audit_record(actor=request.user, action="decision_log.read", obj=booking)
+        decisions = Decision.objects.filter(booking=booking).order_by("made_at", "id")
+        return self.list_response(self.scope_queryset(decisions, resource="decisions"), DecisionSerializer)
+
+
+# --- the decision log ----------------------------------------------------------------------------
+
+
+class DecisionFilter(django_filters.FilterSet):
+    spa = django_filters.UUIDFilter(field_name="spa_id")
+    therapist = django_filters.UUIDFilter(field_name="therapist_id")
+    allowed = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Decision
+        fields = ["spa", "therapist", "allowed"]
+
+
+class DecisionViewSet(mixins.ListModelMixin, RegistryViewSet):
+    """The caller's spa's decision log, oldest first: one entry per booking attempt, re-check
+    and reassignment. ``?spa=&therapist=&allowed=``."""
+
+    queryset = Decision.objects.order_by("made_at", "id")
+    serializer_class = DecisionSerializer
+    filterset_class = DecisionFilter
+    tenant_resource = "decisions"
+    action_roles = {"list": SPA_STAFF}

@@ -1,0 +1,67 @@
+"""Bulk imports from CSV: queued, then processed row by row by a Celery task through the same
+services as the API; the report names every refused row and why."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from api.exceptions import problem
+from api.permissions import SCHOOL_AND_ADMIN
+from api.serializers.integrations import ImportAcceptedSerializer, ImportCreateSerializer, ImportJobSerializer
+from api.tenancy import membership_of
+from api.views.base import RegistryViewSet
+from registry.choices import Role
+from registry.models import ImportJob
+from registry.services.imports import import_create
+from registry.tasks import run_import
+
+
+class ImportViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
+    """Imports of the caller's school (school staff); all (registry admin)."""
+
+    queryset = ImportJob.objects.order_by("-created_at", "id")
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    tenant_resource = "imports"
+    action_roles = {"create": SCHOOL_AND_ADMIN, "retrieve": SCHOOL_AND_ADMIN}
+
+    @extend_schema(
+        request={"multipart/form-data": ImportCreateSerializer}, responses={202: ImportAcceptedSerializer}
+    )
+    def create(self, request):
+        """Queue a CSV import: ``therapists`` (registry admin) or ``certifications`` (school
+        staff for their school; a registry admin names ``school``). Answers 202 at once; follow
+        ``GET /imports/{id}/`` for the report. A file over the body limit: 413."""
+        serializer = ImportCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["file"]
+        if upload.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return problem(
+                "payload-too-large",
+                413,
+                f"The file is over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; split it.",
+            )
+        kind, school = data["kind"], data.get("school")
+        membership = membership_of(request.user)
+        if membership.role == Role.SCHOOL_STAFF:
+            if kind != ImportJob.Kind.CERTIFICATIONS:
+                raise exceptions.PermissionDenied("School staff import certifications of their own school.")
+            if school is not None and school.pk != membership.school_id:
+                raise exceptions.ValidationError(
+                    {"school": [f'Invalid pk "{school.pk}" - object does not exist.']}
+                )
+            school = membership.school
+        try:
+            content = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise exceptions.ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+        with transaction.atomic():
+            job = import_create(actor=request.user, kind=kind, content=content, school=school)
+            transaction.on_commit(lambda: run_import.delay(str(job.pk)))
+        return Response(ImportAcceptedSerializer(job).data, status=status.HTTP_202_ACCEPTED)

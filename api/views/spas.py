@@ -1,0 +1,103 @@
+"""Spas and who works where.
+
+Spas: registry admins create them; spa staff read their own, a therapist those employing
+them. Employments: spa staff hire (any therapist, by id) and end employments at their own spa;
+ending one re-checks the therapist's future bookings there (invariant 5).
+"""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.permissions import ADMIN, SPA_AND_ADMIN, THERAPIST_SPA_ADMIN
+from api.serializers.registry import EmploymentSerializer, SpaSerializer
+from api.views.base import ReadOnlyViewSet
+from registry.models import Employment, Spa
+from registry.services.rechecks import employment_end, employment_start, spa_create
+
+
+class SpaViewSet(ReadOnlyViewSet):
+    """Spas: where employed (therapist), own (spa staff), all (registry admin)."""
+
+    queryset = Spa.objects.order_by("name", "id")
+    serializer_class = SpaSerializer
+    tenant_resource = "spas"
+    action_roles = {"list": THERAPIST_SPA_ADMIN, "retrieve": THERAPIST_SPA_ADMIN, "create": ADMIN}
+
+    @extend_schema(request=SpaSerializer, responses={201: SpaSerializer})
+    def create(self, request):
+        """Create a spa (registry admin): licences count in its jurisdiction, days are read in
+        its timezone (an IANA name)."""
+        serializer = SpaSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        spa = spa_create(
+            actor=request.user,
+            name=data["name"],
+            jurisdiction=data["jurisdiction"],
+            timezone_name=data["timezone"],
+            contact_email=data.get("contact_email", ""),
+        )
+        return Response(SpaSerializer(spa).data, status=status.HTTP_201_CREATED)
+
+
+class EmploymentFilter(django_filters.FilterSet):
+    spa = django_filters.UUIDFilter(field_name="spa_id")
+    therapist = django_filters.UUIDFilter(field_name="therapist_id")
+    active = django_filters.BooleanFilter(
+        field_name="ended_on", lookup_expr="isnull", help_text="Not ended (true) or ended (false)."
+    )
+
+    class Meta:
+        model = Employment
+        fields = ["spa", "therapist", "active"]
+
+
+class EmploymentViewSet(ReadOnlyViewSet):
+    """Employments: own (therapist), own spa's (spa staff), all (registry admin)."""
+
+    queryset = Employment.objects.order_by("spa_id", "started_on", "id")
+    serializer_class = EmploymentSerializer
+    filterset_class = EmploymentFilter
+    tenant_resource = "employments"
+    action_roles = {
+        "list": THERAPIST_SPA_ADMIN,
+        "retrieve": THERAPIST_SPA_ADMIN,
+        "create": SPA_AND_ADMIN,
+        "destroy": SPA_AND_ADMIN,
+        "end": SPA_AND_ADMIN,
+    }
+
+    @extend_schema(request=EmploymentSerializer, responses={201: EmploymentSerializer})
+    def create(self, request):
+        """Hire a therapist (any therapist, by registry id) at the caller's spa, from
+        ``started_on`` (default today in the spa's timezone)."""
+        serializer = EmploymentSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        employment = employment_start(
+            actor=request.user,
+            spa=data["spa"],
+            therapist=data["therapist"],
+            started_on=data.get("started_on"),
+        )
+        return Response(EmploymentSerializer(employment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        """End the employment today (in the spa's timezone); its future bookings are re-checked.
+        The record stays, with ``ended_on``."""
+        employment_end(actor=request.user, employment=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=EmploymentSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    def end(self, request, pk=None):
+        """End the employment today (in the spa's timezone); its future bookings are
+        re-checked: those no longer allowed become ``needs-reassignment``."""
+        employment, _ = employment_end(actor=request.user, employment=self.get_object())
+        return Response(EmploymentSerializer(employment).data)
