@@ -65,8 +65,21 @@ def verify_signature(secret: str, request: dict) -> bool:
 
 
 def test_revocation_delivers_a_signed_needs_reassignment_webhook(worker, receiver):
+    from rest_framework.test import APIClient
+
+    from registry.services.accounts import user_create
+
     spa, secret, (certification,) = booked_world(receiver.url)
-    certification_revoke(actor=None, certification=certification, reason="Assessment fraud")
+    _, token = user_create(
+        actor=None, username="school-office", role="school-staff", school=certification.school
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = client.post(
+        f"/api/v1/certifications/{certification.pk}/revoke/", {"reason": "Assessment fraud"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "revoked"
 
     booking = Booking.objects.get()
     assert booking.status == BookingStatus.NEEDS_REASSIGNMENT
