@@ -81,7 +81,10 @@ def membership_of(user) -> Membership | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     if not hasattr(user, "_api_membership"):
-        user._api_membership = Membership.objects.select_related("spa").filter(user_id=user.pk).first()
+        if "membership" in user._state.fields_cache:  # loaded with the token (api.authentication)
+            user._api_membership = user._state.fields_cache["membership"]
+        else:
+            user._api_membership = Membership.objects.select_related("spa").filter(user_id=user.pk).first()
     return user._api_membership
 
 

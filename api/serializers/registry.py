@@ -8,6 +8,8 @@ a naive time is a 400.
 
 from __future__ import annotations
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Value
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -144,7 +146,11 @@ class SlotInputSerializer(serializers.Serializer):
 
     spa = TenantPrimaryKeyRelatedField(resource="spas", queryset=Spa.objects.all())
     intake = TenantPrimaryKeyRelatedField(
-        resource="intakes", queryset=Intake.objects.select_related("spa").prefetch_related("conditions")
+        resource="intakes",
+        queryset=Intake.objects.select_related("spa").annotate(
+            # the regions slot_validate checks the focus region against, in the same query
+            condition_regions=ArrayAgg("conditions__region", distinct=True, default=Value([]))
+        ),
     )
     start = AwareDateTimeField(help_text="RFC 3339 with an offset.")
     duration_minutes = serializers.IntegerField(min_value=1, max_value=480)

@@ -73,7 +73,10 @@ def slot_validate(
         if focus_minutes:
             errors["focus_minutes"] = ["Focus minutes need a focus region."]
     else:
-        regions = set(intake.focus_regions) | {c.region for c in intake.conditions.all()}
+        condition_regions = getattr(intake, "condition_regions", None)  # annotated by a caller
+        if condition_regions is None:
+            condition_regions = [c.region for c in intake.conditions.all()]
+        regions = set(intake.focus_regions) | set(condition_regions)
         if focus_region not in BodyRegion.values:
             errors["focus_region"] = [f"Unknown body region '{focus_region}'."]
         elif focus_region != BodyRegion.WHOLE_BODY and focus_region not in regions:

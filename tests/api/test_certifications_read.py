@@ -145,5 +145,5 @@ def test_listing_certifications_takes_a_fixed_number_of_queries(
     for _ in range(5):
         CertificationFactory(therapist=world.therapist_a, school=world.school_a, protocol=ProtocolFactory())
     assert count_queries(listing) == few
-    with django_assert_num_queries(4):  # token, membership, count, page (protocol joined)
+    with django_assert_num_queries(3):  # token (with the membership), count, page (protocol joined)
         listing()

@@ -115,5 +115,5 @@ def test_listing_therapists_takes_a_fixed_number_of_queries(world, as_role, role
         EmploymentFactory(spa=world.spa_a, therapist=therapist)
         CertificationFactory(therapist=therapist, school=world.school_a, protocol=world.protocol)
     assert count_queries(listing) == few
-    with django_assert_num_queries(4):  # token, membership, count, page
+    with django_assert_num_queries(3):  # token (with the membership), count, page
         listing()

@@ -158,8 +158,8 @@ def test_the_credential_endpoint_reads_a_fixed_number_of_queries(db, django_asse
     school = SchoolFactory()
     client = client_for(Role.SCHOOL_STAFF, school=school)
     for certification in (CertificationFactory(school=school), CertificationFactory(school=school)):
-        # token + user, membership, the certification with its relations, two prefetches
-        with django_assert_num_queries(5):
+        # token + user + membership, the certification with its relations, two prefetches
+        with django_assert_num_queries(4):
             assert client.get(url(certification)).status_code == 200
 
 
