@@ -1,8 +1,6 @@
 """The eligibility check answers in a fixed number of SQL queries — authentication included —
 whatever the size of the registry."""
 
-import datetime as dt
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,8 +17,12 @@ def _check(client, world, intake, therapist):
     return client.post(
         "/api/v1/eligibility/check/",
         {
-            "spa": str(world.spa.pk), "therapist": str(therapist.pk), "intake": str(intake.pk),
-            "start": world.start.isoformat(), "duration_minutes": 60, "focus_region": "lumbar",
+            "spa": str(world.spa.pk),
+            "therapist": str(therapist.pk),
+            "intake": str(intake.pk),
+            "start": world.start.isoformat(),
+            "duration_minutes": 60,
+            "focus_region": "lumbar",
             "focus_minutes": 20,
         },
         format="json",
@@ -35,8 +37,12 @@ def test_eligibility_check_takes_at_most_six_queries_at_any_scale(gate_world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     intake = intake_record(
-        actor=None, spa=world.spa, client_ref="Q-1", condition_codes=["M51.16"],
-        screening={"ces-bladder-bowel": False, "recent-trauma": False}, pain_score=3,
+        actor=None,
+        spa=world.spa,
+        client_ref="Q-1",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=3,
     )
     counts = []
     for extra in (0, 40):
