@@ -25,8 +25,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from registry.choices import Role
 from registry.models import Membership
 
-# Where each role lands after signing in (URL names). The school, therapist and registry pages
-# are placeholders for now.
+# Where each role lands after signing in (URL names): the front desk (``frontdesk``), the school
+# office (``school``), the therapist's own page (``therapist``) and registry staff's pages
+# (``staff``).
 ROLE_HOMES: dict[str, str] = {
     Role.SPA_STAFF: "web:frontdesk",
     Role.SCHOOL_STAFF: "web:school-home",
@@ -109,19 +110,3 @@ def home(request: HttpRequest) -> HttpResponse:
     if membership is None or membership.role not in ROLE_HOMES:
         return forbidden(request, None)
     return redirect(ROLE_HOMES[membership.role])
-
-
-def _placeholder(role: str, template: str) -> Callable:
-    @require_safe
-    @role_required(role)
-    def view(request: HttpRequest) -> HttpResponse:
-        return render(request, template, {"membership": request.membership})
-
-    view.__name__ = view.__qualname__ = f"{role.replace('-', '_')}_home"
-    view.__doc__ = f"The {role} home (a placeholder for now)."
-    return view
-
-
-school_home = _placeholder(Role.SCHOOL_STAFF, "home/school.html")
-therapist_home = _placeholder(Role.THERAPIST, "home/therapist.html")
-registry_admin_home = _placeholder(Role.REGISTRY_ADMIN, "home/registry_admin.html")

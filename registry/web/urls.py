@@ -1,9 +1,10 @@
-"""The pages' routes (namespace ``web``): signing in and out, each role's home, the front desk.
-The public verification pages are routed in ``registry.urls``."""
+"""The pages' routes (namespace ``web``): signing in and out, each role's home, the front desk,
+the school office, the therapist's page and registry staff's pages. The public verification
+pages are routed in ``registry.urls``."""
 
 from django.urls import path
 
-from registry.web import auth, frontdesk
+from registry.web import auth, frontdesk, school, staff, therapist
 
 app_name = "web"
 
@@ -12,9 +13,6 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("home/", auth.home, name="home"),
-    path("school/", auth.school_home, name="school-home"),
-    path("therapist/", auth.therapist_home, name="therapist-home"),
-    path("registry-admin/", auth.registry_admin_home, name="registry-admin-home"),
     # the front desk (spa staff)
     path("front-desk/", frontdesk.home, name="frontdesk"),
     path("front-desk/intakes/new/", frontdesk.intake_new, name="intake-new"),
@@ -25,4 +23,30 @@ urlpatterns = [
     path("front-desk/bookings/<uuid:pk>/", frontdesk.booking_detail, name="booking"),
     path("front-desk/bookings/<uuid:pk>/reassign/", frontdesk.booking_reassign_view, name="booking-reassign"),
     path("front-desk/bookings/<uuid:pk>/cancel/", frontdesk.booking_cancel_view, name="booking-cancel"),
+    # the school office (school staff: their own school)
+    path("school/", school.home, name="school-home"),
+    path("school/instructors/", school.instructors, name="school-instructors"),
+    path("school/certifications/", school.certifications, name="school-certifications"),
+    path("school/certifications/new/", school.certification_new, name="school-certification-new"),
+    path("school/certifications/<uuid:pk>/", school.certification_detail, name="school-certification"),
+    path(
+        "school/certifications/<uuid:pk>/revoke/",
+        school.certification_revoke_view,
+        name="school-certification-revoke",
+    ),
+    path("school/reviews/", school.reviews, name="school-reviews"),
+    path("school/imports/", school.imports, name="school-imports"),
+    path("school/imports/<uuid:pk>/", school.import_detail, name="school-import"),
+    # the therapist's own page
+    path("therapist/", therapist.home, name="therapist-home"),
+    # registry staff
+    path("registry-admin/", staff.home, name="registry-admin-home"),
+    path("registry-admin/reviews/", staff.reviews, name="staff-reviews"),
+    path("registry-admin/reviews/<uuid:pk>/", staff.review_decide, name="staff-review-decide"),
+    path("registry-admin/experience/", staff.experience, name="staff-experience"),
+    path(
+        "registry-admin/experience/instructor/",
+        staff.experience_instructor,
+        name="staff-experience-instructor",
+    ),
 ]

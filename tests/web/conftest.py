@@ -10,6 +10,7 @@ share it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -18,8 +19,10 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from conftest import require_program
+from credentials import services as credential_services
 from credentials.tests.factories import CertificationFactory, LicenseFactory, SchoolFactory, TherapistFactory
 from protocols.models import Condition, Protocol
 from protocols.selectors import screening_question_list
@@ -199,3 +202,88 @@ def assert_accessible(page) -> None:
     ]
     assert described == [], f"{page.url}: {described}"
     assert page_problems(page) == [], page.url
+
+
+# --- the school office, the therapist's page, registry staff -------------------------------------
+# ``build_school_world(world)`` adds what issuing rests on, set up through the services: the
+# world's school (Pacific School of Medical Massage) is authorised for "tension-type headache";
+# Ines Novak, on its list, is verified to teach it; Omar Reyes, on its list too, is verified for
+# nothing yet; another school (Northern College) with its own office user and instructor (Zoe
+# Park, verified for tension-type headache) and a certificate of its own (Dan Other's).
+
+
+def build_school_world(world) -> SimpleNamespace:
+    today = timezone.localdate()
+    tension = Protocol.objects.get(slug="tension-headache")
+    school = world.school_office.membership.school
+    other_school = credential_services.school_create(
+        actor=world.admin, name="Northern College of Massage", jurisdiction="US-WA"
+    )
+    long_ago = timezone.now() - dt.timedelta(days=365)
+    for where in (school, other_school):
+        credential_services.school_authorization_grant(
+            actor=world.admin, school=where, protocol=tension, at=long_ago
+        )
+
+    def instructor(name: str, where, *, qualified: bool):
+        created = credential_services.instructor_create(actor=world.admin, name=name, schools=[where])
+        if qualified:
+            credential_services.clinical_experience_verify(
+                actor=world.admin,
+                instructor=created,
+                protocol=tension,
+                years=6,
+                cases=240,
+                evidence="Clinic records and two references checked by the registry",
+                verified_on=today - dt.timedelta(days=1000),
+            )
+        return created
+
+    ines = instructor("Ines Novak", school, qualified=True)
+    omar = instructor("Omar Reyes", school, qualified=False)
+    zoe = instructor("Zoe Park", other_school, qualified=True)
+    other_office, _token = user_create(
+        actor=None, username="other-office", password=PASSWORD, role=Role.SCHOOL_STAFF, school=other_school
+    )
+    other_certification = CertificationFactory(
+        therapist=world.dan,
+        protocol=tension,
+        school=other_school,
+        instructor=zoe,
+        taught_on=today - dt.timedelta(days=60),
+    )
+    return SimpleNamespace(
+        **vars(world),
+        tension=tension,
+        school=school,
+        other_school=other_school,
+        ines=ines,
+        omar=omar,
+        zoe=zoe,
+        other_office=other_office,
+        other_certification=other_certification,
+        taught_on=today - dt.timedelta(days=10),
+        completed_on=today - dt.timedelta(days=5),
+    )
+
+
+def issue_post(scene, **overrides) -> dict[str, str]:
+    """The issue form filled in for Beth Jones in tension-type headache, taught by Ines Novak:
+    every module completed with its minimum hours and passed (the form the school submits)."""
+    data = {
+        "therapist": str(scene.beth.pk),
+        "protocol": "tension-headache",
+        "instructor": str(scene.ines.pk),
+        "taught_on": scene.taught_on.isoformat(),
+    }
+    for kind, hours in (("fundamentals", "8"), ("critical-details", "8"), ("harm-avoidance", "6")):
+        data[f"{kind}-completed_on"] = scene.completed_on.isoformat()
+        data[f"{kind}-hours"] = hours
+        data[f"{kind}-passed"] = "on"
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@pytest.fixture
+def scene(world):
+    return build_school_world(world)
