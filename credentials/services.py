@@ -117,7 +117,7 @@ def _user(actor: User | None) -> User | None:
 def _text(field: str, value: Any, *, max_length: int | None = None, label: str | None = None) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise field_error(field, f"Give a {label or field}.")
+        raise field_error(field, f"This field is required: {label or field}.")
     if max_length is not None and len(text) > max_length:
         raise field_error(field, f"At most {max_length} characters.")
     return text

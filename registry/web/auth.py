@@ -16,6 +16,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
@@ -87,12 +88,43 @@ def role_required(*roles: str) -> Callable:
     return decorator
 
 
+def _login_attempts_exceeded(request: HttpRequest) -> bool:
+    """Sign-in attempts per client address within the window of the ``login`` rate (the same
+    setting as the API's session login). Counted in Django's cache: use a shared cache when
+    several web processes run."""
+    if not settings.THROTTLING_ENABLED:
+        return False
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"]
+    count, _, period = rate.partition("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+    key = f"page-login:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, seconds)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, seconds)
+        attempts = 1
+    return attempts > int(count)
+
+
 class LoginView(auth_views.LoginView):
-    """Username and password; a signed-in visitor goes straight to their home."""
+    """Username and password; a signed-in visitor goes straight to their home. Attempts are
+    throttled per client address (429 with a plain message)."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
     next_page = "web:home"
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if _login_attempts_exceeded(request):
+            response = HttpResponse(
+                "Too many sign-in attempts from this address. Wait a minute and try again.",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = "60"
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):

@@ -155,10 +155,10 @@ def test_a_decision_needs_a_choice_and_a_reason_shown_on_its_card(staff, scene):
     assert f"id_review-{other.pk}-decision_error" not in html  # the other card is untouched
     response = staff.post(f"/registry-admin/reviews/{flagged.pk}/", {f"{prefix}-decision": "keep"})
     assert response.status_code == 400
-    assert "Give a reason." in error_block(content(response), f"id_{prefix}-reason_error")
+    assert "This field is required: reason." in error_block(content(response), f"id_{prefix}-reason_error")
     response = staff.post(f"/registry-admin/reviews/{flagged.pk}/", {f"{prefix}-decision": "revoke"})
     assert response.status_code == 400
-    assert "Give a reason." in error_block(content(response), f"id_{prefix}-reason_error")
+    assert "This field is required: reason." in error_block(content(response), f"id_{prefix}-reason_error")
     flagged.refresh_from_db()
     assert (flagged.review_required, flagged.revoked_at) == (True, None)
 
@@ -224,7 +224,7 @@ def test_the_services_errors_show_next_to_their_fields(staff, scene):
     html = content(response)
     assert "Give a whole number from 0 to" in error_block(html, "id_years_error")
     response = staff.post("/registry-admin/experience/", verify_post(scene, evidence=" "))
-    assert "Give a evidence." in error_block(content(response), "id_evidence_error")
+    assert "This field is required: evidence." in error_block(content(response), "id_evidence_error")
     response = staff.post("/registry-admin/experience/", verify_post(scene, verified_on=tomorrow))
     assert "Experience cannot be attested from a future date." in error_block(
         content(response), "id_verified_on_error"

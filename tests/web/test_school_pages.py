@@ -347,7 +347,7 @@ def test_revoking_needs_a_reason_from_the_service(office, scene):
     certification = issue(scene)
     response = office.post(f"/school/certifications/{certification.pk}/revoke/", {"reason": "  "})
     assert response.status_code == 400
-    assert "Give a reason." in error_block(content(response), "id_reason_error")
+    assert "This field is required: reason." in error_block(content(response), "id_reason_error")
     certification.refresh_from_db()
     assert certification.revoked_at is None
 
