@@ -21,3 +21,12 @@ def require_program(name: str, path: str | None = None) -> str:
     sys.stderr.write(f"\n*** SKIPPED: {message} ***\n")
     pytest.skip(f"SKIPPED LOUDLY: {message}")
     return ""  # unreachable
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache: each test starts with none (the suite signs in far
+    more often than the login rate allows one address)."""
+    from django.core.cache import cache
+
+    cache.clear()
