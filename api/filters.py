@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -10,6 +11,26 @@ from credentials.choices import CertificationStatus
 from credentials.models import Certification, ClinicalExperience, Instructor, School, Therapist
 from protocols.choices import BodyRegion, ScreeningAction
 from protocols.models import Condition, Protocol, RequirementGroup, ScreeningQuestion
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    """``true`` or ``false`` (``True``/``False``, ``1``/``0`` too); empty is no filter, anything
+    else a 400 rather than silently no filter."""
+
+    widget = forms.TextInput  # the select widget would turn an unknown value into "no filter"
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if value in (True, "True", "true", "1"):
+            return True
+        if value in (False, "False", "false", "0"):
+            return False
+        raise forms.ValidationError("Give true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictNullBooleanField
 
 
 class ProtocolFilter(django_filters.FilterSet):
@@ -106,9 +127,7 @@ class CertificationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=CertificationStatus.choices, method="filter_status", help_text="Status now."
     )
-    review = django_filters.BooleanFilter(
-        field_name="review_required", help_text="Flagged for registry review."
-    )
+    review = BooleanFilter(field_name="review_required", help_text="Flagged for registry review.")
 
     class Meta:
         model = Certification

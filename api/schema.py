@@ -9,6 +9,9 @@
   with a request body;
 - whatever a handler declares with ``@problems(422)`` (e.g. ``issuance-refused``).
 
+Request bodies are documented as JSON only (API.md), unless a view takes no JSON (imports:
+multipart); filter and pagination query parameters say that an empty value is no value.
+
 A response an operation already documents (``@extend_schema(responses={409: ...})``) is kept.
 Operations anonymous callers may use (``ANONYMOUS`` in the view's ``action_roles``) are marked
 as needing no authentication.
@@ -55,6 +58,15 @@ def problems(*statuses: int) -> Callable:
     return declare
 
 
+def _empty_allowed(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Filters and pagination read an empty query value (``?school=``, as an HTML form sends
+    it) as no value: say so, rather than have clients think it invalid."""
+    for parameter in parameters:
+        if parameter.get("in") == "query":
+            parameter["allowEmptyValue"] = True
+    return parameters
+
+
 class RegistryAutoSchema(AutoSchema):
     def _handler(self) -> Callable | None:
         name = getattr(self.view, "action", None) or self.method.lower()
@@ -96,6 +108,18 @@ class RegistryAutoSchema(AutoSchema):
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()
         return operation_id.removeprefix("v1_")
+
+    def map_parsers(self) -> list[str]:
+        """Bodies are JSON (API.md): the form parsers DRF also installs serve the browsable
+        API and are not documented, where a view takes JSON at all."""
+        media_types = super().map_parsers()
+        return [media for media in media_types if media == "application/json"] or media_types
+
+    def _get_filter_parameters(self):
+        return _empty_allowed(super()._get_filter_parameters())
+
+    def _get_pagination_parameters(self):
+        return _empty_allowed(super()._get_pagination_parameters())
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers.fields import EnumField
+from api.serializers.fields import CharField, EnumField
 from credentials.models import School, Therapist
 from registry.choices import Role
 from registry.models import Membership, Spa
@@ -15,8 +15,8 @@ class UserCreateSerializer(serializers.Serializer):
     spa staff a ``spa``, school staff a ``school``, a therapist user a ``therapist``,
     registry admins none. Without ``password`` the user signs in with the token only."""
 
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(
+    username = CharField(max_length=150)
+    password = CharField(
         required=False, write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
     role = EnumField(Role)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from api.tenancy import scoped
 
@@ -31,8 +32,52 @@ class TenantPrimaryKeyRelatedField(_TenantScoped, serializers.PrimaryKeyRelatedF
     """A related object by id, among those the caller may read."""
 
 
-class TenantSlugRelatedField(_TenantScoped, serializers.SlugRelatedField):
+class SlugRelatedField(serializers.SlugRelatedField):
+    """A related object by slug or code. A NUL character names nothing (PostgreSQL text cannot
+    hold one, and the lookup would fail): refused like in any other string field."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters")
+        return super().to_internal_value(data)
+
+
+class TenantSlugRelatedField(_TenantScoped, SlugRelatedField):
     """A related object by slug or code, among those the caller may read."""
+
+
+class _JsonTyped:
+    """An input field that takes a JSON value of its own type only. DRF coerces (``0`` to
+    ``"0"``, ``"5"`` to 5, ``1`` to true), which lets a wrongly typed value through as if it were
+    right. Form input (the browsable API's HTML forms), where every value is a string, is read
+    as DRF reads it."""
+
+    json_types: tuple[type, ...] = ()
+
+    def to_internal_value(self, data):
+        if not html.is_html_input(getattr(self.root, "initial_data", None)):
+            typed = bool in self.json_types if isinstance(data, bool) else isinstance(data, self.json_types)
+            if not typed:
+                self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CharField(_JsonTyped, serializers.CharField):
+    """A JSON string (not a number)."""
+
+    json_types = (str,)
+
+
+class IntegerField(_JsonTyped, serializers.IntegerField):
+    """A JSON integer (not a string, a fraction or a boolean)."""
+
+    json_types = (int,)
+
+
+class BooleanField(_JsonTyped, serializers.BooleanField):
+    """JSON ``true`` or ``false`` (not ``0``, ``1`` or ``"yes"``)."""
+
+    json_types = (bool,)
 
 
 class EnumField(serializers.ChoiceField):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers.fields import TenantPrimaryKeyRelatedField
+from api.serializers.fields import BooleanField, CharField, TenantPrimaryKeyRelatedField
 from credentials.models import School
 from registry.models import ImportJob, Spa, WebhookSubscription
 from registry.services.webhooks import EVENT_TYPES
@@ -40,10 +40,8 @@ class WebhookCreateSerializer(serializers.Serializer):
 
     url = serializers.URLField(max_length=500)
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False)
-    secret = serializers.CharField(
-        required=False, write_only=True, min_length=16, max_length=128, trim_whitespace=False
-    )
-    active = serializers.BooleanField(required=False, default=True)
+    secret = CharField(required=False, write_only=True, min_length=16, max_length=128, trim_whitespace=False)
+    active = BooleanField(required=False, default=True)
     spa = TenantPrimaryKeyRelatedField(
         resource="spas", queryset=Spa.objects.all(), required=False, allow_null=True, write_only=True
     )
@@ -59,10 +57,8 @@ class WebhookUpdateSerializer(serializers.Serializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False, required=False
     )
-    secret = serializers.CharField(
-        required=False, write_only=True, min_length=16, max_length=128, trim_whitespace=False
-    )
-    active = serializers.BooleanField(required=False)
+    secret = CharField(required=False, write_only=True, min_length=16, max_length=128, trim_whitespace=False)
+    active = BooleanField(required=False)
 
 
 # --- imports -------------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ a naive time is a 400.
 from __future__ import annotations
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import models
 from django.db.models import Value
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import ReasonSerializer
-from api.serializers.fields import EnumField, TenantPrimaryKeyRelatedField
+from api.serializers.fields import CharField, EnumField, IntegerField, TenantPrimaryKeyRelatedField
 from credentials.models import Therapist
 from protocols.choices import BodyRegion, ScreeningAction
 from registry.choices import BookingStatus
@@ -54,7 +55,13 @@ class SpaSerializer(serializers.ModelSerializer):
     """A spa: licences count in its ``jurisdiction`` (ISO 3166-2); employment and licence days
     are read in its ``timezone`` (IANA name)."""
 
-    timezone = serializers.CharField(max_length=64)
+    # Strings only (``api.serializers.fields.CharField``), for the model's text fields too.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: CharField,
+    }
+
+    timezone = CharField(max_length=64)
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
 
     class Meta:
@@ -84,7 +91,7 @@ class ClearanceSerializer(serializers.Serializer):
     """A physician's clearance of a ``refer-physician`` flag."""
 
     cleared_on = serializers.DateField()
-    cleared_by = serializers.CharField(max_length=200)
+    cleared_by = CharField(max_length=200)
 
 
 class ReferralSerializer(serializers.Serializer):
@@ -99,14 +106,12 @@ class IntakeCreateSerializer(serializers.Serializer):
     regions (its conditions' plus ``focus_regions``) must be answered."""
 
     spa = TenantPrimaryKeyRelatedField(resource="spas", queryset=Spa.objects.all())
-    client_ref = serializers.CharField(max_length=64, help_text="A spa-local reference; no name.")
-    conditions = serializers.ListField(
-        child=serializers.CharField(max_length=20), help_text="Condition codes."
-    )
+    client_ref = CharField(max_length=64, help_text="A spa-local reference; no name.")
+    conditions = serializers.ListField(child=CharField(max_length=20), help_text="Condition codes.")
     focus_regions = serializers.ListField(child=EnumField(BodyRegion), required=False, default=list)
     screening = serializers.DictField(child=StrictBooleanField(), help_text="{question_code: true|false}")
     clearances = serializers.DictField(child=ClearanceSerializer(), required=False, default=dict)
-    pain_score = serializers.IntegerField(min_value=0, max_value=10)
+    pain_score = IntegerField(min_value=0, max_value=10)
 
 
 class IntakeSerializer(serializers.ModelSerializer):
@@ -153,9 +158,9 @@ class SlotInputSerializer(serializers.Serializer):
         ),
     )
     start = AwareDateTimeField(help_text="RFC 3339 with an offset.")
-    duration_minutes = serializers.IntegerField(min_value=1, max_value=480)
+    duration_minutes = IntegerField(min_value=1, max_value=480)
     focus_region = EnumField(BodyRegion, allow_null=True, required=False, default=None)
-    focus_minutes = serializers.IntegerField(min_value=0, required=False, default=0)
+    focus_minutes = IntegerField(min_value=0, required=False, default=0)
 
 
 class EligibilityCheckSerializer(SlotInputSerializer):

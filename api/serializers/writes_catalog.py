@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers.fields import EnumField
+from api.serializers.fields import CharField, EnumField, IntegerField
 from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
 
 
 class ProtocolModuleInputSerializer(serializers.Serializer):
     kind = EnumField(ModuleKind)
-    title = serializers.CharField(max_length=200)
+    title = CharField(max_length=200)
     min_hours = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
 
 
@@ -23,60 +23,60 @@ class ProtocolUpdateSerializer(serializers.Serializer):
     """A change to a protocol (``PATCH``: any of the fields). ``modules``, when given, are all
     three again."""
 
-    name = serializers.CharField(max_length=200)
+    name = CharField(max_length=200)
     region = EnumField(BodyRegion)
-    max_focus_minutes = serializers.IntegerField(
+    max_focus_minutes = IntegerField(
         help_text="The dose limit: minutes of focused work on the region one session may hold."
     )
-    validity_months = serializers.IntegerField()
-    min_instructor_years = serializers.IntegerField()
-    min_instructor_cases = serializers.IntegerField()
+    validity_months = IntegerField()
+    min_instructor_years = IntegerField()
+    min_instructor_cases = IntegerField()
     prerequisites = serializers.ListField(
-        child=serializers.CharField(), help_text="Slugs of protocols that must be held first."
+        child=CharField(), help_text="Slugs of protocols that must be held first."
     )
     modules = ProtocolModuleInputSerializer(
         many=True, help_text="Exactly three, one per kind: fundamentals, critical-details, harm-avoidance."
     )
-    source = serializers.CharField(help_text="Where the rule comes from.")
-    version = serializers.CharField(max_length=40)
+    source = CharField(help_text="Where the rule comes from.")
+    version = CharField(max_length=40)
 
 
 class ProtocolCreateSerializer(ProtocolUpdateSerializer):
     """A new protocol, addressed by its ``slug`` from then on."""
 
-    slug = serializers.CharField(max_length=80)
+    slug = CharField(max_length=80)
     prerequisites = serializers.ListField(
-        child=serializers.CharField(),
+        child=CharField(),
         required=False,
         default=list,
         help_text="Slugs of protocols that must be held first.",
     )
-    version = serializers.CharField(max_length=40, required=False, default="1")
+    version = CharField(max_length=40, required=False, default="1")
 
 
 class ConditionUpdateSerializer(serializers.Serializer):
     """A change to a condition (``PATCH``: any of the fields). ``requirements``, when given,
     replace every group."""
 
-    code_system = serializers.CharField(
+    code_system = CharField(
         max_length=40, allow_blank=True, help_text="e.g. `ICD-10-CM FY2026`; empty for a local code."
     )
-    name = serializers.CharField(max_length=200)
+    name = CharField(max_length=200)
     region = EnumField(BodyRegion)
     requirements = serializers.ListField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=serializers.ListField(child=CharField()),
         help_text="Groups of protocol slugs: every group must be met, a group by any one of its "
         "protocols; `[]`: no protocol needed.",
     )
-    source = serializers.CharField()
+    source = CharField()
 
 
 class ConditionCreateSerializer(ConditionUpdateSerializer):
     """A new condition, addressed by its ``code`` (ICD-10-CM, or a local code such as
     ``WELLNESS`` with an empty ``code_system``)."""
 
-    code = serializers.CharField(max_length=20)
-    code_system = serializers.CharField(
+    code = CharField(max_length=20)
+    code_system = CharField(
         max_length=40,
         allow_blank=True,
         required=False,
@@ -88,18 +88,18 @@ class ConditionCreateSerializer(ConditionUpdateSerializer):
 class ScreeningQuestionUpdateSerializer(serializers.Serializer):
     """A change to a red-flag question (``PATCH``: any of the fields)."""
 
-    text = serializers.CharField()
+    text = CharField()
     action = EnumField(ScreeningAction)
     regions = serializers.ListField(
         child=EnumField(BodyRegion), help_text="Asked at intakes touching these; empty: at every intake."
     )
-    source = serializers.CharField()
+    source = CharField()
 
 
 class ScreeningQuestionCreateSerializer(ScreeningQuestionUpdateSerializer):
     """A new red-flag question, addressed by its ``code``."""
 
-    code = serializers.CharField(max_length=40)
+    code = CharField(max_length=40)
     regions = serializers.ListField(
         child=EnumField(BodyRegion),
         required=False,

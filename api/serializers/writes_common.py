@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import serializers
 
+from api.serializers.fields import CharField
 from api.tenancy import scoped
 
 
@@ -44,4 +45,4 @@ class WritableTenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 class ReasonInputSerializer(serializers.Serializer):
     """Why: every audited state change (revoke, withdraw) carries a reason."""
 
-    reason = serializers.CharField(help_text="Why; kept in the audit trail.")
+    reason = CharField(help_text="Why; kept in the audit trail.")

@@ -12,7 +12,14 @@ from __future__ import annotations
 from django.db import models
 from rest_framework import serializers
 
-from api.serializers.fields import EnumField, TenantPrimaryKeyRelatedField
+from api.serializers.fields import (
+    BooleanField,
+    CharField,
+    EnumField,
+    IntegerField,
+    SlugRelatedField,
+    TenantPrimaryKeyRelatedField,
+)
 from api.serializers.writes_common import AwareDateTimeField, WritableTenantPrimaryKeyRelatedField
 from api.tenancy import membership_of
 from credentials.choices import LicenseStatus
@@ -24,7 +31,7 @@ from registry.models import Spa
 
 
 def _protocol_field(**kwargs) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+    return SlugRelatedField(
         slug_field="slug", queryset=Protocol.objects.all(), help_text="Protocol slug.", **kwargs
     )
 
@@ -35,7 +42,7 @@ def _protocol_field(**kwargs) -> serializers.SlugRelatedField:
 class TherapistWriteSerializer(serializers.Serializer):
     """A therapist (``PATCH``: either field, to correct it)."""
 
-    name = serializers.CharField(max_length=200)
+    name = CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
@@ -63,8 +70,8 @@ class ScopeSerializer(serializers.Serializer):
 
 
 class LicenseCreateSerializer(serializers.Serializer):
-    jurisdiction = serializers.CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
-    number = serializers.CharField(max_length=60)
+    jurisdiction = CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
+    number = CharField(max_length=60)
     status = EnumField(LicenseStatus, required=False, default=LicenseStatus.ACTIVE)
     valid_from = serializers.DateField(help_text="First day (inclusive).")
     expires_on = serializers.DateField(help_text="Last day (inclusive).")
@@ -75,7 +82,7 @@ class LicenseChangeSerializer(serializers.Serializer):
 
     status = EnumField(LicenseStatus, required=False)
     expires_on = serializers.DateField(required=False, help_text="Last day (inclusive).")
-    reason = serializers.CharField(help_text="Why; kept in the audit trail.")
+    reason = CharField(help_text="Why; kept in the audit trail.")
 
     # The reason is required on PATCH too: this body is never partial (and the schema says so).
     @property
@@ -91,8 +98,8 @@ class LicenseChangeSerializer(serializers.Serializer):
 
 
 class SchoolCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    jurisdiction = serializers.CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
+    name = CharField(max_length=200)
+    jurisdiction = CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
     contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 
@@ -103,7 +110,7 @@ class AuthorizationCreateSerializer(serializers.Serializer):
 class InstructorCreateSerializer(serializers.Serializer):
     """A new instructor on the rosters of ``schools``: school staff name their own school."""
 
-    name = serializers.CharField(max_length=200)
+    name = CharField(max_length=200)
     schools = serializers.ListField(
         child=WritableTenantPrimaryKeyRelatedField(resource="schools", queryset=School.objects.all()),
         required=False,
@@ -121,9 +128,9 @@ class InstructorCreateSerializer(serializers.Serializer):
 
 class ClinicalExperienceCreateSerializer(serializers.Serializer):
     protocol = _protocol_field()
-    years = serializers.IntegerField(min_value=0)
-    cases = serializers.IntegerField(min_value=0)
-    evidence = serializers.CharField(help_text="What the registry checked (not shown to anonymous readers).")
+    years = IntegerField(min_value=0)
+    cases = IntegerField(min_value=0)
+    evidence = CharField(help_text="What the registry checked (not shown to anonymous readers).")
     verified_on = serializers.DateField(
         required=False, help_text="The day the experience is attested from (≤ today; default today)."
     )
@@ -136,7 +143,7 @@ class ModuleCompletionInputSerializer(serializers.Serializer):
     kind = EnumField(ModuleKind)
     completed_on = serializers.DateField()
     hours = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
-    assessment_passed = serializers.BooleanField()
+    assessment_passed = BooleanField()
 
 
 class CertificationIssueSerializer(serializers.Serializer):
@@ -165,4 +172,4 @@ class CertificationReviewSerializer(serializers.Serializer):
     """The registry's decision on a certification flagged for review."""
 
     decision = EnumField(ReviewDecision)
-    reason = serializers.CharField(help_text="Why; kept in the audit trail.")
+    reason = CharField(help_text="Why; kept in the audit trail.")

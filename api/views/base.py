@@ -13,6 +13,7 @@ A new resource::
 from __future__ import annotations
 
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from api.permissions import RolePermission
@@ -35,6 +36,14 @@ class RegistryAPIView(RegistryViewMixin, APIView):
 class RegistryViewSet(RegistryViewMixin, TenantScopedMixin, viewsets.GenericViewSet):
     """A viewset over one tenant-scoped resource; add mixins (or ``@action``s) for what it
     answers."""
+
+    def get_object(self):
+        """The object of the URL's id, slug or code. One with a NUL character is no object
+        (PostgreSQL text cannot hold one, and the lookup would fail): 404."""
+        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if isinstance(value, str) and "\x00" in value:
+            raise NotFound()
+        return super().get_object()
 
     def list_response(self, queryset, serializer_class):
         """A paginated list of ``queryset`` (already scoped) — for nested lists."""

@@ -8,6 +8,8 @@ no admin list shows client data.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db.models import Prefetch
@@ -19,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.exceptions import problem
+from api.filters import BooleanFilter
 from api.idempotency import idempotent
 from api.permissions import roles
 from api.serializers.registry import (
@@ -181,12 +184,19 @@ class AwareIsoDateTimeField(forms.DateTimeField):
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        parsed = parse_datetime(str(value).strip())
+        try:
+            parsed = parse_datetime(str(value).strip())
+        except ValueError:  # well formed, but no such time (month 13)
+            parsed = None
         if parsed is None:
             raise forms.ValidationError("Enter a valid RFC 3339 date-time.", code="invalid")
         if timezone.is_naive(parsed):
             raise forms.ValidationError(NAIVE_TIME, code="naive")
-        return parsed
+        try:
+            # In UTC: PostgreSQL takes offsets up to 15:59 only, RFC 3339 up to 23:59.
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("The time is out of range.", code="invalid") from None
 
 
 class AwareDateTimeFilter(django_filters.Filter):
@@ -290,7 +300,7 @@ class BookingViewSet(ReadOnlyViewSet):
 class DecisionFilter(django_filters.FilterSet):
     spa = django_filters.UUIDFilter(field_name="spa_id")
     therapist = django_filters.UUIDFilter(field_name="therapist_id")
-    allowed = django_filters.BooleanFilter()
+    allowed = BooleanFilter()
 
     class Meta:
         model = Decision

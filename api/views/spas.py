@@ -13,6 +13,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.filters import BooleanFilter
 from api.permissions import ADMIN, SPA_AND_ADMIN, THERAPIST_SPA_ADMIN
 from api.serializers.registry import EmploymentSerializer, SpaSerializer
 from api.views.base import ReadOnlyViewSet
@@ -48,7 +49,7 @@ class SpaViewSet(ReadOnlyViewSet):
 class EmploymentFilter(django_filters.FilterSet):
     spa = django_filters.UUIDFilter(field_name="spa_id")
     therapist = django_filters.UUIDFilter(field_name="therapist_id")
-    active = django_filters.BooleanFilter(
+    active = BooleanFilter(
         field_name="ended_on", lookup_expr="isnull", help_text="Not ended (true) or ended (false)."
     )
 
