@@ -230,8 +230,11 @@ def broker(redis_server):
 
 
 def _reset_connections() -> None:
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Forget every broker connection pool (kombu keeps them in a global registry keyed by
+    URL), so later tests, eager ones included, get fresh pools for the broker they use."""
+    from kombu import pools
+
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
