@@ -9,7 +9,6 @@ so the server, the tests and management commands share it until ``make stop``.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -78,8 +77,9 @@ def stop() -> bool:
     return True
 
 
-if __name__ == "__main__":  # python -m registry.embedded_postgres start|stop|status
-    command = sys.argv[1] if len(sys.argv) > 1 else "status"
+def main(argv: list[str]) -> None:
+    """``python -m registry.embedded_postgres start|stop|status``."""
+    command = argv[1] if len(argv) > 1 else "status"
     if command == "start":
         print(f"embedded PostgreSQL running, socket in {ensure_running()}")
     elif command == "stop":

@@ -1,0 +1,5 @@
+import sys
+
+from registry.embedded_postgres import main
+
+main(sys.argv)
