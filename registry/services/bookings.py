@@ -113,7 +113,7 @@ def _reasons(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
     return [r.as_dict() for r in reasons]
 
 
-def decision_record(
+def decision_row(
     *,
     actor: User | None,
     kind: str,
@@ -123,7 +123,8 @@ def decision_record(
     booking: Booking | None,
     now: dt.datetime,
 ) -> Decision:
-    return Decision.objects.create(
+    """An unsaved decision record (re-checks insert theirs in bulk)."""
+    return Decision(
         made_at=now,
         made_by=actor if actor is not None and actor.pk else None,
         kind=kind,
@@ -136,6 +137,13 @@ def decision_record(
         reasons=_reasons(result.reasons),
         warnings=_reasons(result.warnings),
     )
+
+
+def decision_record(**kwargs: Any) -> Decision:
+    """Append one decision to the log (see ``decision_row``)."""
+    decision = decision_row(**kwargs)
+    decision.save(force_insert=True)
+    return decision
 
 
 def _lock_therapist(therapist_id: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -20,13 +21,16 @@ from credentials.choices import LicenseStatus
 from credentials.models import Certification, License, Therapist
 from registry import eligibility
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
-from registry.models import Booking, Employment, Spa
-from registry.selectors import eligibility_case, eligibility_facts_for_therapist
+from registry.models import Booking, Decision, Employment, Spa
+from registry.selectors import (
+    eligibility_case,
+    eligibility_facts_for_spa,
+    eligibility_facts_for_therapist,
+)
 from registry.services.bookings import (
     _lock_therapist,
     _reasons,
-    decision_record,
-    eligible_therapists,
+    decision_row,
     slot_of,
 )
 
@@ -41,58 +45,88 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
     becomes ``needs-reassignment`` with its reasons and the therapists allowed for the same
     intake and slot; every re-decision goes to the decision log. Returns the bookings that
     changed to needs-reassignment. Call inside the change's transaction."""
-    changed: list[Booking] = []
-    facts_by_therapist: dict[Any, eligibility.TherapistFacts] = {}
     rows = list(
         bookings.select_for_update(of=("self",))
         .select_related("spa", "intake", "therapist")
         .order_by("therapist_id", "start")
     )
+    if not rows:
+        return []
+    # Set-wise: facts per therapist and per spa, and the case per intake, are each loaded
+    # once, over a window covering every booking of this re-check; the engine then reads
+    # only what overlaps each booking's own slot.
+    facts_by_therapist = {
+        therapist_id: eligibility_facts_for_therapist(therapist_id=therapist_id, window=window)
+        for therapist_id, window in _windows(rows, key=lambda b: b.therapist_id).items()
+    }
+    spa_windows = _windows(rows, key=lambda b: b.spa_id)
+    staff_by_spa: dict[Any, list[eligibility.TherapistFacts]] = {}
+    cases: dict[Any, eligibility.Case] = {}
+    decisions: list[Decision] = []
+    changed: list[Booking] = []
     for booking in rows:
-        slot = slot_of(booking)
-        facts = facts_by_therapist.get(booking.therapist_id)
-        if facts is None:
-            # One window covering every booking of this therapist in this re-check.
-            window = (
-                min(b.start for b in rows if b.therapist_id == booking.therapist_id),
-                max(b.end for b in rows if b.therapist_id == booking.therapist_id),
+        base = cases.get(booking.intake_id)
+        if base is None:
+            base = cases[booking.intake_id] = eligibility_case(
+                intake=booking.intake,
+                start=booking.start,
+                end=booking.end,
+                focus_region=None,
+                focus_minutes=0,
             )
-            facts = eligibility_facts_for_therapist(therapist_id=booking.therapist_id, window=window)
-            facts_by_therapist[booking.therapist_id] = facts
-        case = eligibility_case(
-            intake=booking.intake,
+        case = replace(
+            base,
             start=booking.start,
             end=booking.end,
             focus_region=booking.focus_region,
             focus_minutes=booking.focus_minutes,
             booking_id=str(booking.pk),
         )
-        result = eligibility.decide(facts, case)
-        decision_record(
-            actor=actor,
-            kind=DecisionKind.RECHECK,
-            slot=slot,
-            therapist_id=booking.therapist_id,
-            result=result,
-            booking=booking,
-            now=now,
+        result = eligibility.decide(facts_by_therapist[booking.therapist_id], case)
+        decisions.append(
+            decision_row(
+                actor=actor,
+                kind=DecisionKind.RECHECK,
+                slot=slot_of(booking),
+                therapist_id=booking.therapist_id,
+                result=result,
+                booking=booking,
+                now=now,
+            )
         )
         if result.allowed:
             continue
-        suggestions = [
-            c.therapist_id
-            for c in eligible_therapists(slot=slot, exclude_booking_id=booking.pk)
-            if c.result.allowed and str(c.therapist_id) != str(booking.therapist_id)
-        ]
+        staff = staff_by_spa.get(booking.spa_id)
+        if staff is None:
+            staff = staff_by_spa[booking.spa_id] = eligibility_facts_for_spa(
+                spa_id=booking.spa_id, window=spa_windows[booking.spa_id]
+            )
         booking.status = BookingStatus.NEEDS_REASSIGNMENT
         booking.reasons = _reasons(result.reasons)
         booking.warnings = _reasons(result.warnings)
-        booking.suggested_therapists = suggestions
-        booking.save(update_fields=["status", "reasons", "warnings", "suggested_therapists", "updated_at"])
+        booking.suggested_therapists = [
+            facts.therapist_id
+            for facts in sorted(staff, key=lambda f: (f.name, f.therapist_id))
+            if facts.therapist_id != str(booking.therapist_id) and eligibility.decide(facts, case).allowed
+        ]
+        booking.updated_at = now
         changed.append(booking)
+    Decision.objects.bulk_create(decisions, batch_size=1000)
+    Booking.objects.bulk_update(
+        changed, ["status", "reasons", "warnings", "suggested_therapists", "updated_at"], batch_size=1000
+    )
     for booking in changed:
         _announce_needs_reassignment(booking)
     return changed
+
+
+def _windows(rows: list[Booking], *, key) -> dict[Any, tuple[dt.datetime, dt.datetime]]:
+    windows: dict[Any, tuple[dt.datetime, dt.datetime]] = {}
+    for booking in rows:
+        k = key(booking)
+        start, end = windows.get(k, (booking.start, booking.end))
+        windows[k] = (min(start, booking.start), max(end, booking.end))
+    return windows
 
 
 def _announce_needs_reassignment(booking: Booking) -> None:
