@@ -51,6 +51,12 @@ services: $(STAMP)
 	  --pidfile $(CURDIR)/$(DATA)/celery-beat.pid --logfile $(CURDIR)/$(DATA)/celery-beat.log
 	@echo "redis on 127.0.0.1:$(REDIS_PORT), worker and beat running (logs in $(DATA)/)"
 
+# Benchmarks (issue 15): data generated once into .data/bench (BENCH_DATA_DIR) if missing,
+# gunicorn + wrk on 127.0.0.1, figures in bench/results.md and bench/explain.md (see bench/README.md).
+# Options: make bench BENCH_ARGS="--duration 15 --workers 4".
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 stop:
 	-@for p in celery-beat celery-worker redis; do \
 	  f=$(DATA)/$$p.pid; test -f $$f && kill $$(cat $$f) 2>/dev/null && echo "stopped $$p"; rm -f $$f; done; true

@@ -1,0 +1,219 @@
+"""The batch work, timed on the bench database (each job rolled back afterwards, so every
+run measures the same work on the same data).
+
+    REGISTRY_DB_NAME=registry python bench/jobs.py [--only fanout,expiry,import] [--profile]
+
+- fan-out: ``registry.services.credentials.certification_revoke`` of the certification that
+  the fan-out therapist's future bookings (10,000 at full scale) rest on: the revocation, the
+  re-check of every one of those bookings (each re-decided, logged, moved to
+  needs-reassignment with suggested replacements) and the outbox events, in one transaction;
+- expiry: ``registry.services.reminders.expiry_reminders_send`` over every certification and
+  licence (1M certifications at full scale);
+- import: ``import_create`` + ``import_run`` of a 5,000-row therapists CSV (each row a
+  therapist and a licence through the services, in its own savepoint).
+
+Prints one JSON object: seconds, SQL statements (counted with an execute wrapper, which costs
+next to nothing) and what each job did. With ``--profile`` each job also runs once more under
+pyinstrument (rolled back too): ``bench/out/profile-<job>.html`` and ``.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _django
+
+
+class Rollback(Exception):
+    pass
+
+
+class OverBudget(Exception):
+    pass
+
+
+class StatementCounter:
+    """Counts statements; notes when every 1,000th decision is written (the re-check's
+    progress); stops the job (by raising) once ``cap`` seconds have passed."""
+
+    def __init__(self, cap: float | None = None) -> None:
+        self.count = 0
+        self.decisions = 0
+        self.marks: list[float] = []
+        self.cap = cap
+        self.started = time.perf_counter()
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        if sql.startswith('INSERT INTO "registry_decision"'):
+            self.decisions += 1
+            if self.decisions % 1000 == 0:
+                self.marks.append(round(time.perf_counter() - self.started, 1))
+        if self.cap is not None and time.perf_counter() - self.started > self.cap:
+            raise OverBudget
+        return execute(sql, params, many, context)
+
+
+def timed(work, cap: float | None = None):
+    """Run ``work()`` in a transaction that is rolled back; return (seconds, counter, result),
+    result None when the cap stopped it."""
+    from django.db import connection, transaction
+
+    counter = StatementCounter(cap)
+    result = None
+    try:
+        with connection.execute_wrapper(counter), transaction.atomic():
+            result = work()
+            connection.cursor().execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks run now
+            raise Rollback
+    except (Rollback, OverBudget):
+        pass
+    return time.perf_counter() - counter.started, counter, result
+
+
+def profiled(name: str, work) -> str:
+    """Run ``work()`` once more under pyinstrument (rolled back too); write its report."""
+    from django.db import transaction
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    try:
+        with transaction.atomic():
+            profiler.start()
+            work()
+            profiler.stop()
+            raise Rollback
+    except Rollback:
+        pass
+    (_django.OUT / f"profile-{name}.html").write_text(profiler.output_html())
+    path = _django.OUT / f"profile-{name}.txt"
+    path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    return str(path.relative_to(_django.ROOT))
+
+
+def fanout_job(fixture: dict):
+    from core.models import User
+    from credentials.models import Certification
+    from registry.choices import ACTIVE_BOOKING_STATUSES
+    from registry.models import Booking
+    from registry.services.credentials import certification_revoke
+
+    admin = User.objects.get(pk=fixture["admin"]["id"])
+    info = fixture["fanout"]
+    certification = Certification.objects.get(pk=info["certification"])
+    now = dt.datetime.now(dt.UTC)
+    future = Booking.objects.filter(
+        therapist_id=info["therapist"], status__in=ACTIVE_BOOKING_STATUSES, end__gt=now
+    ).count()
+
+    def work():
+        _, changed = certification_revoke(
+            actor=admin, certification=certification, reason="Bench: revocation fan-out", now=now
+        )
+        return {"future_bookings": future, "needs_reassignment": len(changed)}
+
+    return work
+
+
+def expiry_job(fixture: dict):
+    from credentials.models import Certification
+    from registry.services.reminders import expiry_reminders_send
+
+    total = Certification.objects.count()
+
+    def work():
+        counts = expiry_reminders_send()
+        return {
+            "certifications_scanned": total,
+            "certification_reminders": counts.certifications,
+            "licence_reminders": counts.licenses,
+        }
+
+    return work
+
+
+def import_job(fixture: dict, rows: int = 5000):
+    from core.models import User
+    from registry.models import ImportJob
+    from registry.services.imports import import_create, import_run
+
+    admin = User.objects.get(pk=fixture["admin"]["id"])
+    batch = uuid.uuid4().hex[:6].upper()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["name", "email", "jurisdiction", "license_number", "license_status", "valid_from", "expires_on"]
+    )
+    for i in range(rows):
+        writer.writerow(
+            [
+                f"Imported Therapist {i}",
+                f"imported{i}@{batch.lower()}.example.org",
+                "US-CA",
+                f"IMP{batch}{i:06d}",
+                "active",
+                "2024-01-01",
+                "2027-12-31",
+            ]
+        )
+    content = out.getvalue()
+
+    def work():
+        job = import_create(actor=admin, kind=ImportJob.Kind.THERAPISTS, content=content)
+        job = import_run(job_id=job.pk)
+        return {"rows": job.rows, "accepted": job.accepted, "refused": job.refused}
+
+    return work
+
+
+JOBS = {"fanout": fanout_job, "expiry": expiry_job, "import": import_job}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="fanout,expiry,import")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-only", action="store_true", help="only the profiled run of each job")
+    parser.add_argument(
+        "--fanout-cap", type=float, default=900, help="stop the fan-out after this many seconds"
+    )
+    args = parser.parse_args()
+    name = _django.setup()
+    fixture_path = _django.OUT / ("fixture.json" if name == "registry" else f"fixture-{name}.json")
+    fixture = json.loads(fixture_path.read_text())
+    results = {}
+    for job in args.only.split(","):
+        if job == "fanout" and not fixture.get("fanout"):
+            continue
+        if args.profile_only:
+            results[job] = {"profile": profiled(job, JOBS[job](fixture))}
+            continue
+        work = JOBS[job](fixture)
+        seconds, counter, result = timed(work, cap=args.fanout_cap if job == "fanout" else None)
+        results[job] = {"seconds": round(seconds, 2), "statements": counter.count, **(result or {})}
+        if job == "fanout":
+            results[job]["decisions_written"] = counter.decisions
+            results[job]["seconds_at_each_1000_decisions"] = counter.marks
+            if result is None:
+                results[job]["stopped_at_cap"] = True
+                results[job]["future_bookings"] = fixture["fanout"]["bookings"]
+        if job == "import":
+            results[job]["rows_per_second"] = round(result["rows"] / seconds, 1)
+        print(f"{job}: {json.dumps(results[job])}", file=sys.stderr, flush=True)
+        if args.profile:
+            results[job]["profile"] = profiled(job, JOBS[job](fixture))
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
