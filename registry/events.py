@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.services import outbox_add
+from core.services import outbox_add, outbox_add_many
 from registry.models import Booking
 
 # Reason keys safe outside the spa: no condition codes, screening questions or free text
@@ -14,10 +14,10 @@ def public_reasons(reasons: list[dict]) -> list[dict]:
     return [{k: r[k] for k in _PUBLIC_REASON_KEYS if k in r} for r in reasons]
 
 
-def booking_needs_reassignment(booking: Booking) -> None:
-    outbox_add(
-        type="booking.needs_reassignment",
-        data={
+def _needs_reassignment(booking: Booking) -> tuple[str, dict, list[str]]:
+    return (
+        "booking.needs_reassignment",
+        {
             "booking": str(booking.pk),
             "spa": str(booking.spa_id),
             "therapist": str(booking.therapist_id),
@@ -25,8 +25,18 @@ def booking_needs_reassignment(booking: Booking) -> None:
             "reasons": public_reasons(booking.reasons),
             "suggested_therapists": [str(t) for t in booking.suggested_therapists],
         },
-        audience=[f"spa:{booking.spa_id}"],
+        [f"spa:{booking.spa_id}"],
     )
+
+
+def booking_needs_reassignment(booking: Booking) -> None:
+    type_, data, audience = _needs_reassignment(booking)
+    outbox_add(type=type_, data=data, audience=audience)
+
+
+def bookings_need_reassignment(bookings: list[Booking]) -> None:
+    """One event per booking, written in one INSERT (a re-check can move thousands)."""
+    outbox_add_many([_needs_reassignment(b) for b in bookings])
 
 
 def _employer_audience(therapist_id) -> list[str]:

@@ -115,8 +115,8 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
     Booking.objects.bulk_update(
         changed, ["status", "reasons", "warnings", "suggested_therapists", "updated_at"], batch_size=1000
     )
-    for booking in changed:
-        _announce_needs_reassignment(booking)
+    if changed:
+        _announce_needs_reassignment(changed)
     return changed
 
 
@@ -129,11 +129,11 @@ def _windows(rows: list[Booking], *, key) -> dict[Any, tuple[dt.datetime, dt.dat
     return windows
 
 
-def _announce_needs_reassignment(booking: Booking) -> None:
-    """The spa is told (outbox event) — see ``registry.events``."""
+def _announce_needs_reassignment(bookings: list[Booking]) -> None:
+    """Each spa is told (outbox events) — see ``registry.events``."""
     from registry import events
 
-    events.booking_needs_reassignment(booking)
+    events.bookings_need_reassignment(bookings)
 
 
 def certification_revoke(
