@@ -35,7 +35,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/ruff format --check .
 
 # A local Redis, a Celery worker and beat next to `make run` (then start `make run` with
 # CELERY_BROKER_URL=redis://127.0.0.1:6379/0 so the web process queues instead of running eagerly).
