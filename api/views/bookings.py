@@ -40,16 +40,15 @@ from api.tenancy import role_of
 from api.views.base import ReadOnlyViewSet, RegistryAPIView, RegistryViewSet
 from core.services import audit_record
 from protocols.models import Condition
-from registry import eligibility
 from registry.choices import BookingStatus, Role
 from registry.models import Booking, Decision, Intake
-from registry.selectors import eligibility_case, eligibility_facts_for_therapist
 from registry.services.bookings import (
     BookingOutcome,
     booking_cancel,
     booking_complete,
     booking_create,
     booking_reassign,
+    eligibility_decide,
     eligible_therapists,
     slot_validate,
 )
@@ -142,17 +141,8 @@ class EligibilityCheckView(RegistryAPIView):
         serializer = EligibilityCheckSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         slot = _slot(serializer.validated_data)
-        facts = eligibility_facts_for_therapist(
-            therapist_id=serializer.validated_data["therapist"].pk, window=(slot.start, slot.end)
-        )
-        case = eligibility_case(
-            intake=slot.intake,
-            start=slot.start,
-            end=slot.end,
-            focus_region=slot.focus_region,
-            focus_minutes=slot.focus_minutes,
-        )
-        return Response(eligibility.decide(facts, case).as_dict())
+        result = eligibility_decide(slot, serializer.validated_data["therapist"].pk)
+        return Response(result.as_dict())
 
 
 class EligibilitySearchView(RegistryAPIView):

@@ -159,7 +159,9 @@ def _lock_therapist(therapist_id: Any) -> None:
     )
 
 
-def _decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
+def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
+    """May this therapist take this slot? The engine on the facts and case as they stand;
+    records nothing (the eligibility check, and every booking attempt before it books)."""
     facts = eligibility_facts_for_therapist(therapist_id=therapist_id, window=(slot.start, slot.end))
     case = eligibility_case(
         intake=slot.intake,
@@ -192,7 +194,7 @@ def booking_create(
     now = now or timezone.now()
     with transaction.atomic():
         _lock_therapist(therapist.pk)
-        result = _decide(slot, therapist.pk)
+        result = eligibility_decide(slot, therapist.pk)
         booking = None
         if result.allowed:
             try:
@@ -282,7 +284,7 @@ def booking_reassign(
             raise Conflict("A booking whose session has started cannot be reassigned.")
         slot = slot_of(booking)
         booking_id = booking.pk if therapist.pk == booking.therapist_id else None
-        result = _decide(slot, therapist.pk, booking_id=booking_id)
+        result = eligibility_decide(slot, therapist.pk, booking_id=booking_id)
         if result.allowed:
             try:
                 with transaction.atomic():
