@@ -123,6 +123,7 @@ def main() -> int:
     from registry.models import Intake
     from registry.selectors import (
         eligibility_case,
+        eligibility_check_facts,
         eligibility_facts_for_spa,
         eligibility_facts_for_therapist,
     )
@@ -138,6 +139,15 @@ def main() -> int:
     now = timezone.now()
 
     sections = {
+        "eligibility_check_facts (the eligibility check's one statement)": lambda: eligibility_check_facts(
+            spa_id=intake.spa_id,
+            intake_id=intake.pk,
+            therapist_id=therapist,
+            start=window[0],
+            end=window[1],
+            focus_region="lumbar",
+            focus_minutes=20,
+        ),
         "eligibility_facts_for_therapist": lambda: eligibility_facts_for_therapist(
             therapist_id=therapist, window=window
         ),

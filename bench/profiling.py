@@ -66,10 +66,12 @@ def breakdown(frame, totals: Counter, inherited: str = "other project code") -> 
 
 STAGES = {  # function name -> stage of the request (the first one met from the root counts)
     "authenticate": "authentication (token, user, membership)",
-    "is_valid": "request validation (the serializer's tenancy-scoped lookups)",
+    "is_valid": "request validation (the serializer: shapes, the caller's spa)",
     "eligibility_facts_for_therapist": "therapist facts (selector)",
     "eligibility_facts_for_spa": "facts of the spa's therapists (selector)",
     "eligibility_case": "the case (selector)",
+    "eligibility_case_at_spa": "the case (selector)",
+    "eligibility_check_facts": "the case and the therapist's facts (selector, one statement)",
     "decide": "engine (decide)",
     "finalize_response": "rendering the response",
 }

@@ -1,6 +1,32 @@
-"""SQL for rules the database itself holds (used from migrations)."""
+"""SQL helpers: rules the database itself holds (used from migrations), and a cursor for the
+hottest fixed statements."""
 
-from django.db import migrations
+from django.db import DEFAULT_DB_ALIAS, connections, migrations
+from django.db.backends.postgresql.base import ServerBindingCursor
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """Server-side binding, and every statement prepared on its first execution."""
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS):
+    """A cursor whose statements PostgreSQL parses and plans once per connection (psycopg
+    prepares them, by name, on first use): for the few fixed statements every eligibility
+    request runs, where planning costs more than executing. Logged and counted like any other
+    cursor. Without ``prepare_threshold`` in the database OPTIONS (``REGISTRY_PREPARED_STATEMENTS=0``,
+    e.g. behind a transaction-pooling PgBouncer older than 1.21) nothing is prepared."""
+    connection = connections[using]
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        cursor = _PreparingCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 def append_only(table: str, *, updatable_columns: tuple[str, ...] = ()) -> migrations.RunSQL:

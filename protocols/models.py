@@ -149,3 +149,20 @@ class ScreeningQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class CatalogVersion(models.Model):
+    """The catalog's version: one row whose number changes (to a fresh value of a sequence,
+    never reused, also after a rollback) with every statement that writes a catalog table
+    (protocols, conditions, requirement groups and their protocols, screening questions) —
+    statement triggers set it, so no write path can forget. A process may keep a copy of the
+    catalog and know it is current by reading this one value with its own query."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    version = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="catalog_version_single_row")]
+
+    def __str__(self) -> str:
+        return f"catalog version {self.version}"

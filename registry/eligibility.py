@@ -95,6 +95,12 @@ class TherapistFacts:
         longest = max((b.end - b.start for b in ordered), default=timedelta(0))
         return ordered, [b.start for b in ordered], longest
 
+    def employed_at(self, spa_id: str, day: date) -> bool:
+        """An employment at the spa that has not ended before ``day`` (one starting later
+        counts): the spa's staff may ask about this therapist. The same rule as the API's
+        tenancy scope (``api.tenancy.employed_at``), on facts already loaded."""
+        return any(e.spa_id == spa_id and (e.ended_on is None or e.ended_on >= day) for e in self.employments)
+
     def bookings_overlapping(self, start: datetime, end: datetime) -> list[BookingFact]:
         """The bookings overlapping ``[start, end)`` (half-open: back to back is not), by start."""
         ordered, starts, longest = self._bookings_by_start
@@ -154,6 +160,9 @@ class Case:
     # re-checking an existing booking: it does not collide with itself
     booking_id: str | None = None
     warning_days: int = 30
+    # the regions the intake names (its own focus regions and its conditions'): a session's
+    # focus region is one of them or whole-body (checked before deciding, not a rule here)
+    intake_regions: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict[str, Any]:
         """The case as plain JSON values (for the decision log)."""

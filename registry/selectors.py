@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import Prefetch
 
+from core.db import prepared_cursor
 from credentials.models import Certification, License, Therapist
 from protocols.models import Condition, RequirementGroup
 from registry.choices import ACTIVE_BOOKING_STATUSES
@@ -37,6 +38,8 @@ from registry.models import Intake, Spa
 __all__ = [
     "Scope",
     "eligibility_case",
+    "eligibility_case_at_spa",
+    "eligibility_check_facts",
     "eligibility_facts_for_spa",
     "eligibility_facts_for_therapist",
     "therapist_scope",
@@ -60,17 +63,21 @@ def eligibility_facts_for_therapist(*, therapist_id: Any, window: Window) -> The
     return facts[0]
 
 
-def eligibility_facts_for_spa(*, spa_id: Any, window: Window) -> list[TherapistFacts]:
+def eligibility_facts_for_spa(
+    *, spa_id: Any, window: Window, spa_timezone: str | None = None
+) -> list[TherapistFacts]:
     """The facts of every therapist with an employment at the spa overlapping ``window``
     (employment days read in the spa's timezone), ordered by name. Two queries (the spa's
-    timezone, then the facts), whatever the number of therapists."""
-    spa = Spa.objects.only("id", "timezone").get(pk=spa_id)
-    first_day, last_day = local_days(window[0], window[1], spa.timezone)
+    timezone, then the facts) whatever the number of therapists; one when the caller knows the
+    timezone."""
+    if spa_timezone is None:
+        spa_timezone = Spa.objects.only("id", "timezone").get(pk=spa_id).timezone
+    first_day, last_day = local_days(window[0], window[1], spa_timezone)
     return _facts_where(
         """t.id IN (SELECT e.therapist_id FROM registry_employment e
                      WHERE e.spa_id = %(spa)s::uuid AND e.started_on <= %(last_day)s
                        AND (e.ended_on IS NULL OR e.ended_on >= %(first_day)s))""",
-        {"spa": str(spa.pk), "first_day": first_day, "last_day": last_day},
+        {"spa": str(spa_id), "first_day": first_day, "last_day": last_day},
         window,
     )
 
@@ -89,12 +96,18 @@ SELECT t.id, t.name,
              WHERE c.therapist_id = t.id), '[]'),
   COALESCE((SELECT json_agg(json_build_array(b.id, b.spa_id, b.start, b."end") ORDER BY b.start, b.id)
               FROM registry_booking b
-             WHERE b.therapist_id = t.id AND b.status = ANY(%(statuses)s)
-               AND b.start < %(end)s AND b."end" > %(start)s), '[]')
+             WHERE b.therapist_id = t.id AND b.status IN {slot_holding}
+               AND tstzrange(b.start, b."end", '[)') && tstzrange(%(start)s, %(end)s, '[)')), '[]')
 FROM credentials_therapist t
 WHERE {where}
 ORDER BY t.name, t.id
-"""
+""".replace(
+    # The bookings are found through the exclusion constraint's GiST index (therapist, time range;
+    # slot-holding statuses only): the statuses are written out so that the index's predicate is
+    # provable in a prepared statement's generic plan too.
+    "{slot_holding}",
+    "(" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")",
+)
 
 
 def _day(value: str | None):
@@ -110,15 +123,10 @@ def _facts_where(where: str, params: dict[str, Any], window: Window) -> list[The
     therapist's rows of every table aggregated as JSON (each sub-select uses the table's
     therapist index)."""
     start, end = window
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _FACTS_SQL.format(where=where),
-            {
-                **params,
-                "statuses": [s.value for s in ACTIVE_BOOKING_STATUSES],
-                "start": start,
-                "end": end,
-            },
+            {**params, "start": start, "end": end},
         )
         rows = cursor.fetchall()
     return [_facts_of(row) for row in rows]
@@ -202,24 +210,28 @@ def _groups_prefetch() -> Prefetch:
     )
 
 
-_CASE_SQL = """
-SELECT s.id, s.jurisdiction, s.timezone, i.valid_until, i.screening, i.clearances,
-  COALESCE((
-    SELECT json_agg(json_build_array(c.code, c.name, c.region, COALESCE((
+# A condition's requirement groups by position, each a list of its protocols by slug.
+_GROUPS_OF_C = """COALESCE((
         SELECT json_agg(COALESCE((
             SELECT json_agg(json_build_array(p.slug, p.name, p.region, p.max_focus_minutes) ORDER BY p.slug)
               FROM protocols_requirementgroup_protocols gp
               JOIN protocols_protocol p ON p.id = gp.protocol_id
              WHERE gp.requirementgroup_id = g.id), '[]') ORDER BY g.position)
-          FROM protocols_requirementgroup g WHERE g.condition_id = c.id), '[]')) ORDER BY c.code)
+          FROM protocols_requirementgroup g WHERE g.condition_id = c.id), '[]')"""
+
+_CASE_TEMPLATE = """
+SELECT s.id, s.jurisdiction, s.timezone, i.valid_until, i.screening, i.clearances, i.focus_regions,
+  COALESCE((
+    SELECT json_agg(json_build_array(c.code, c.name, c.region, {groups}) ORDER BY c.code)
       FROM registry_intake_conditions ic JOIN protocols_condition c ON c.id = ic.condition_id
      WHERE ic.intake_id = i.id), '[]'),
   COALESCE((
     SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position))
       FROM protocols_screeningquestion q WHERE i.screening ? q.code), '[]')
 FROM registry_intake i JOIN registry_spa s ON s.id = i.spa_id
-WHERE i.id = %(intake)s::uuid
+WHERE i.id = %(intake)s::uuid {{and_spa}}
 """
+_CASE_SQL = _CASE_TEMPLATE.format(groups=_GROUPS_OF_C)
 
 
 def eligibility_case(
@@ -235,18 +247,116 @@ def eligibility_case(
     requirement groups and protocols, and its screening answers with each question's text and
     action (a recorded clearance marks the answer cleared; the engine decides whether that
     counts). One query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CASE_SQL, {"intake": str(intake.pk)})
+    case = _case_where(
+        intake_id=intake.pk,
+        spa_id=None,
+        start=start,
+        end=end,
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+        booking_id=booking_id,
+    )
+    if case is None:
+        raise Intake.DoesNotExist(f"No intake {intake.pk}.")
+    return case
+
+
+def eligibility_case_at_spa(
+    *,
+    intake_id: Any,
+    spa_id: Any,
+    start: datetime,
+    end: datetime,
+    focus_region: str | None,
+    focus_minutes: int,
+) -> Case | None:
+    """``eligibility_case`` by ids: the case of a session on the intake ``intake_id`` recorded
+    by the spa ``spa_id``; ``None`` when that spa recorded no such intake. One query."""
+    return _case_where(
+        intake_id=intake_id,
+        spa_id=spa_id,
+        start=start,
+        end=end,
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+        booking_id=None,
+    )
+
+
+def _case_where(
+    *,
+    intake_id: Any,
+    spa_id: Any,
+    start: datetime,
+    end: datetime,
+    focus_region: str | None,
+    focus_minutes: int,
+    booking_id: Any,
+) -> Case | None:
+    params = {"intake": str(intake_id)}
+    if spa_id is not None:
+        params["spa"] = str(spa_id)
+    with prepared_cursor() as cursor:
+        cursor.execute(_CASE_SQL.format(and_spa=_AND_SPA if spa_id is not None else ""), params)
         row = cursor.fetchone()
     if row is None:
-        raise Intake.DoesNotExist(f"No intake {intake.pk}.")
-    spa_id, jurisdiction, tz_name, valid_until, screening, clearances, conditions, questions = row
+        return None
+    return _case_of(
+        row,
+        start=start,
+        end=end,
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+        booking_id=booking_id,
+    )
+
+
+_AND_SPA = "AND i.spa_id = %(spa)s::uuid"
+
+
+def _case_of(
+    row: tuple,
+    *,
+    start: datetime,
+    end: datetime,
+    focus_region: str | None,
+    focus_minutes: int,
+    booking_id: Any,
+) -> Case:
+    conditions, questions = row[7:]
+    return _case_built(
+        row[:7],
+        conditions=_json(conditions),
+        questions={code: (text, action, position) for code, text, action, position in _json(questions)},
+        start=start,
+        end=end,
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+        booking_id=booking_id,
+    )
+
+
+def _case_built(
+    intake_row: tuple,
+    *,
+    conditions: Iterable[tuple],
+    questions: dict[str, tuple[str, str, int]],
+    start: datetime,
+    end: datetime,
+    focus_region: str | None,
+    focus_minutes: int,
+    booking_id: Any,
+) -> Case:
+    """The case from the intake's row, its conditions ``(code, name, region, groups)`` by code
+    (each group a list of ``(slug, name, region, max_focus_minutes)``) and the catalog's
+    questions by code ``(text, action, position)``."""
+    spa_id, jurisdiction, tz_name, valid_until, screening, clearances, focus_regions = intake_row
     screening = _json(screening) or {}
     clearances = _json(clearances) or {}
 
     protocols: dict[str, ProtocolFact] = {}
     condition_facts = []
-    for code, name, region, groups in _json(conditions):
+    for code, name, region, groups in conditions:
         slugs = []
         for group in groups:
             for slug, p_name, p_region, limit in group:
@@ -258,14 +368,13 @@ def eligibility_case(
             ConditionFact(code=code, name=name, region=region, requirement_groups=tuple(slugs))
         )
 
-    by_code = {code: (text, action, position) for code, text, action, position in _json(questions)}
     ordered = sorted(
         screening.items(),
-        key=lambda item: (by_code[item[0]][2], item[0]) if item[0] in by_code else (1 << 16, item[0]),
+        key=lambda item: (questions[item[0]][2], item[0]) if item[0] in questions else (1 << 16, item[0]),
     )
     answers = []
     for code, answer in ordered:
-        question = by_code.get(code)
+        question = questions.get(code)
         answers.append(
             ScreeningAnswer(
                 question=code,
@@ -291,7 +400,123 @@ def eligibility_case(
         focus_minutes=focus_minutes,
         protocols=protocols,
         booking_id=str(booking_id) if booking_id is not None else None,
+        intake_regions=frozenset(focus_regions or ()) | {c.region for c in condition_facts},
     )
+
+
+# --- the eligibility check: one statement, the catalog from this process's copy --------------------
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    """The parts of the catalog a case is made of, as of ``version`` (``protocols.CatalogVersion``):
+    conditions by id ``(code, name, region, groups)`` and questions by code."""
+
+    version: int | None
+    conditions: dict[str, tuple]
+    questions: dict[str, tuple[str, str, int]]
+
+
+_CATALOG_TEMPLATE = """
+SELECT (SELECT v.version FROM protocols_catalogversion v),
+  COALESCE((SELECT json_agg(json_build_array(c.id, c.code, c.name, c.region, {groups}))
+              FROM protocols_condition c), '[]'),
+  COALESCE((SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position))
+              FROM protocols_screeningquestion q), '[]')
+"""
+_CATALOG_SQL = _CATALOG_TEMPLATE.format(groups=_GROUPS_OF_C)
+
+_catalog_copy: _Catalog | None = None
+
+
+def _catalog(version: int | None) -> _Catalog:
+    """The catalog at ``version``: this process's copy when it is that version, else read
+    again (one query, version and content from the same snapshot). The version comes from a
+    sequence and is never reused, so an equal number means the same catalog."""
+    global _catalog_copy
+    copy = _catalog_copy
+    if copy is not None and version is not None and copy.version == version:
+        return copy
+    with prepared_cursor() as cursor:
+        cursor.execute(_CATALOG_SQL)
+        read_version, conditions, questions = cursor.fetchone()
+    copy = _Catalog(
+        version=read_version,
+        conditions={str(row[0]): tuple(row[1:]) for row in _json(conditions)},
+        questions={code: (text, action, position) for code, text, action, position in _json(questions)},
+    )
+    _catalog_copy = copy
+    return copy
+
+
+def eligibility_check_facts(
+    *,
+    spa_id: Any,
+    intake_id: Any,
+    therapist_id: Any,
+    start: datetime,
+    end: datetime,
+    focus_region: str | None,
+    focus_minutes: int,
+) -> tuple[Case | None, TherapistFacts | None]:
+    """Everything one eligibility check reads, in ONE query: the case of the session ``[start,
+    end)`` on the intake ``intake_id`` recorded by the spa ``spa_id`` (``None`` when that spa
+    recorded no such intake), and the facts of ``therapist_id`` over it (``None`` when there is
+    no such therapist). The catalog part of the case (conditions' requirements, questions) comes
+    from this process's copy of the catalog, checked current by the version the query reads
+    with the rest; the case equals ``eligibility_case``'s. A second query when the catalog has
+    changed since the copy was taken."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _CHECK_SQL,
+            {
+                "intake": str(intake_id),
+                "spa": str(spa_id),
+                "id": str(therapist_id),
+                "start": start,
+                "end": end,
+            },
+        )
+        row = cursor.fetchone()
+    case_row, facts_row = row[:_CHECK_CASE_COLUMNS], row[_CHECK_CASE_COLUMNS:]
+    case = None
+    if case_row[0] is not None:
+        catalog = _catalog(case_row[8])
+        if any(str(pk) not in catalog.conditions for pk in case_row[7]):
+            catalog = _catalog(None)  # changed again since the query: read afresh
+        conditions = sorted((catalog.conditions[str(pk)] for pk in case_row[7]), key=lambda c: c[0])
+        case = _case_built(
+            case_row[:7],
+            conditions=conditions,
+            questions=catalog.questions,
+            start=start,
+            end=end,
+            focus_region=focus_region,
+            focus_minutes=focus_minutes,
+            booking_id=None,
+        )
+    return case, _facts_of(facts_row) if facts_row[0] is not None else None
+
+
+_CHECK_CASE_SQL = """
+SELECT s.id, s.jurisdiction, s.timezone, i.valid_until, i.screening, i.clearances, i.focus_regions,
+  ARRAY(SELECT ic.condition_id FROM registry_intake_conditions ic WHERE ic.intake_id = i.id),
+  (SELECT v.version FROM protocols_catalogversion v)
+FROM registry_intake i JOIN registry_spa s ON s.id = i.spa_id
+WHERE i.id = %(intake)s::uuid AND i.spa_id = %(spa)s::uuid
+"""
+_CHECK_CASE_COLUMNS = 9
+
+# The intake's row and the therapist's facts as lateral sub-selects of one row: either side is
+# NULLs when it finds nothing.
+_CHECK_TEMPLATE = """
+SELECT c.*, f.* FROM (SELECT 1) AS one
+LEFT JOIN LATERAL ({case}) AS c ON true
+LEFT JOIN LATERAL ({facts}) AS f ON true
+"""
+_CHECK_SQL = _CHECK_TEMPLATE.format(
+    case=_CHECK_CASE_SQL, facts=_FACTS_SQL.format(where="t.id = %(id)s::uuid")
+)
 
 
 # --- scope -----------------------------------------------------------------------------------------

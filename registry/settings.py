@@ -121,6 +121,11 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+if env_bool("REGISTRY_PREPARED_STATEMENTS", True):
+    # Only ``core.db.prepared_cursor`` prepares (Django's own cursors bind on the client and
+    # never do): the eligibility selectors' statements are parsed and planned once per
+    # connection. Off behind a transaction-pooling PgBouncer older than 1.21.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if os.environ.get("REGISTRY_DB_NAME"):
     # A worker started by the integration tests joins the test database.
     DATABASES["default"]["NAME"] = os.environ["REGISTRY_DB_NAME"]

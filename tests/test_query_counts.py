@@ -136,3 +136,17 @@ def test_the_eligibility_check_fits_the_statement_budget(world, size, django_ass
     with django_assert_max_num_queries(BUDGET):
         response = world["client"].post(CHECK, world["body"], format="json")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("path", "count"), [(CHECK, 2), ("/api/v1/eligibility/search/", 3)])
+def test_a_check_or_search_is_authentication_then_its_reads(world, path, count, django_assert_num_queries):
+    """Pinned below the budget: one statement authenticates (token, user, role and spa); a
+    check then reads the case and the therapist's facts in one more (which also prove the intake
+    and the therapist are the spa's), a search the case and the facts of the spa's therapists in
+    two. Spa, intake and therapist are never loaded as models first."""
+    body = world["body"] if path == CHECK else {k: v for k, v in world["body"].items() if k != "therapist"}
+    grow(world, therapists=25, history=12)
+    world["client"].post(path, body, format="json")
+    with django_assert_num_queries(count):
+        response = world["client"].post(path, body, format="json")
+    assert response.status_code == 200, response.content

@@ -9,11 +9,15 @@ name an unreadable therapist — issuing a certification, hiring — use a plain
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from api.tenancy import scoped
+from api.tenancy import membership_of, scoped
+from registry.choices import Role
 
 
 class _TenantScoped:
@@ -80,6 +84,31 @@ class BooleanField(_JsonTyped, serializers.BooleanField):
     json_types = (bool,)
 
 
+class UUIDField(_JsonTyped, serializers.UUIDField):
+    """A JSON string holding a UUID (DRF would also take an integer as one)."""
+
+    json_types = (str,)
+
+
+class CallerSpaField(UUIDField):
+    """The caller's own spa, by id, for operations only spa staff may call: compared with the
+    membership loaded with the token, so it costs no query. Any other id answers 400 "does not
+    exist", like ``TenantPrimaryKeyRelatedField(resource="spas")``. The value is the ``Spa``."""
+
+    default_error_messages = {
+        "does_not_exist": serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
+    }
+
+    def to_internal_value(self, data):
+        pk = super().to_internal_value(data)
+        request = self.context.get("request")
+        membership = membership_of(getattr(request, "user", None))
+        spa = membership.spa if membership is not None and membership.role == Role.SPA_STAFF else None
+        if spa is None or spa.pk != pk:
+            self.fail("does_not_exist", pk_value=data)
+        return spa
+
+
 class EnumField(serializers.ChoiceField):
     """A choice of a ``TextChoices`` class, documented as one named enum component (named
     after the class: ``BodyRegion``, ``CertificationStatus``) wherever it appears, so fields
@@ -88,3 +117,21 @@ class EnumField(serializers.ChoiceField):
     def __init__(self, choices_class, **kwargs) -> None:
         self.choices_class = choices_class
         super().__init__(choices=choices_class.choices, **kwargs)
+
+
+class FlatInputSerializer(serializers.Serializer):
+    """An input serializer of plain fields (no nested serializer, no ``child``), for the
+    hottest endpoints (the eligibility check and search). DRF gives every serializer instance a
+    deep copy of the declared fields, which re-runs each field's ``__init__`` (choice tables,
+    validators, error messages) on every request: a fifth of a check's own time. Plain fields
+    keep no per-request state but what ``bind()`` sets on the copy, so a shallow copy is as
+    good; nested fields would share their children, hence the check at class creation."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, field in cls._declared_fields.items():
+            if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child"):
+                raise ImproperlyConfigured(f"{cls.__name__}.{name}: plain fields only (FlatInputSerializer).")
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}

@@ -2,8 +2,11 @@
 
 Inputs name what the caller may read (``TenantPrimaryKeyRelatedField``): another spa, another
 spa's intake or a therapist not employed at the caller's spa answer 400 "does not exist" —
-except hiring, which may name any therapist by id (API.md). Times are RFC 3339 with an offset;
-a naive time is a 400.
+except hiring, which may name any therapist by id (API.md). The eligibility check and search,
+the hottest reads, take the ids as plain UUIDs and leave them to their services, which resolve
+them with the statements that load the case and the facts and answer a foreign id the same way
+(``registry.services.bookings.eligibility_check``). Times are RFC 3339 with an offset; a naive
+time is a 400.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import ReasonSerializer
-from api.serializers.fields import CharField, EnumField, IntegerField, TenantPrimaryKeyRelatedField
+from api.serializers.fields import (
+    CallerSpaField,
+    CharField,
+    EnumField,
+    FlatInputSerializer,
+    IntegerField,
+    TenantPrimaryKeyRelatedField,
+    UUIDField,
+)
 from credentials.models import Therapist
 from protocols.choices import BodyRegion, ScreeningAction
 from registry.choices import BookingStatus
@@ -145,9 +156,34 @@ class IntakeSerializer(serializers.ModelSerializer):
 # --- eligibility and bookings --------------------------------------------------------------------
 
 
-class SlotInputSerializer(serializers.Serializer):
+class _SessionSerializer(serializers.Serializer):
     """The session asked for. ``focus_region`` null means no focused work (``focus_minutes``
     0); a focus region is one of the intake's regions or ``whole-body``."""
+
+    start = AwareDateTimeField(help_text="RFC 3339 with an offset.")
+    duration_minutes = IntegerField(min_value=1, max_value=480)
+    focus_region = EnumField(BodyRegion, allow_null=True, required=False, default=None)
+    focus_minutes = IntegerField(min_value=0, required=False, default=0)
+
+
+class SlotInputSerializer(FlatInputSerializer, _SessionSerializer):
+    """Input of ``POST /eligibility/search/``. The spa is the caller's; the intake one the spa
+    recorded (checked by the service while it loads the case: a foreign id is "does not
+    exist")."""
+
+    spa = CallerSpaField()
+    intake = UUIDField()
+
+
+class EligibilityCheckSerializer(SlotInputSerializer):
+    """Input of ``POST /eligibility/check/``: the session and a therapist employed at the
+    caller's spa (checked by the service while it loads the facts)."""
+
+    therapist = UUIDField()
+
+
+class BookingCreateSerializer(_SessionSerializer):
+    """Input of ``POST /bookings/``: the fields of an eligibility check."""
 
     spa = TenantPrimaryKeyRelatedField(resource="spas", queryset=Spa.objects.all())
     intake = TenantPrimaryKeyRelatedField(
@@ -157,15 +193,6 @@ class SlotInputSerializer(serializers.Serializer):
             condition_regions=ArrayAgg("conditions__region", distinct=True, default=Value([]))
         ),
     )
-    start = AwareDateTimeField(help_text="RFC 3339 with an offset.")
-    duration_minutes = IntegerField(min_value=1, max_value=480)
-    focus_region = EnumField(BodyRegion, allow_null=True, required=False, default=None)
-    focus_minutes = IntegerField(min_value=0, required=False, default=0)
-
-
-class EligibilityCheckSerializer(SlotInputSerializer):
-    """Input of ``POST /eligibility/check/`` and ``POST /bookings/``."""
-
     therapist = TenantPrimaryKeyRelatedField(resource="therapists", queryset=Therapist.objects.all())
 
 

@@ -26,6 +26,7 @@ from api.idempotency import idempotent
 from api.permissions import roles
 from api.serializers.registry import (
     NAIVE_TIME,
+    BookingCreateSerializer,
     BookingSerializer,
     DecisionSerializer,
     EligibilityCheckSerializer,
@@ -48,8 +49,8 @@ from registry.services.bookings import (
     booking_complete,
     booking_create,
     booking_reassign,
-    eligibility_decide,
-    eligible_therapists,
+    eligibility_check,
+    eligibility_search,
     slot_validate,
 )
 from registry.services.intakes import intake_record
@@ -69,6 +70,18 @@ def _slot(data):
         focus_region=data.get("focus_region"),
         focus_minutes=data.get("focus_minutes") or 0,
     )
+
+
+def _session(data) -> dict:
+    """The session of an eligibility check or search, as the services take it (by ids)."""
+    return {
+        "spa": data["spa"],
+        "intake_id": data["intake"],
+        "start": data["start"],
+        "duration_minutes": data["duration_minutes"],
+        "focus_region": data.get("focus_region"),
+        "focus_minutes": data.get("focus_minutes") or 0,
+    }
 
 
 def _refused(outcome: BookingOutcome, therapist) -> Response:
@@ -140,8 +153,8 @@ class EligibilityCheckView(RegistryAPIView):
         Nothing is recorded; a booking decides again."""
         serializer = EligibilityCheckSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        slot = _slot(serializer.validated_data)
-        result = eligibility_decide(slot, serializer.validated_data["therapist"].pk)
+        data = serializer.validated_data
+        result = eligibility_check(therapist_id=data["therapist"], **_session(data))
         return Response(result.as_dict())
 
 
@@ -154,7 +167,7 @@ class EligibilitySearchView(RegistryAPIView):
         by name."""
         serializer = SlotInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        candidates = eligible_therapists(slot=_slot(serializer.validated_data))
+        candidates = eligibility_search(**_session(serializer.validated_data))
         return Response(
             {
                 "therapists": [
@@ -223,12 +236,12 @@ class BookingViewSet(ReadOnlyViewSet):
         "decisions": SPA_AND_ADMIN_REVIEW,
     }
 
-    @extend_schema(request=EligibilityCheckSerializer, responses={201: BookingSerializer})
+    @extend_schema(request=BookingCreateSerializer, responses={201: BookingSerializer})
     @idempotent
     def create(self, request):
         """Book the therapist for the session only if the engine allows it; otherwise 409
         ``booking-refused`` with every reason. Either way the decision is logged."""
-        serializer = EligibilityCheckSerializer(data=request.data, context=self.get_serializer_context())
+        serializer = BookingCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         therapist = serializer.validated_data["therapist"]
         outcome = booking_create(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +21,8 @@ from registry.eligibility import Reason, ReasonCode
 from registry.models import Booking, Decision, Intake, Spa
 from registry.selectors import (
     eligibility_case,
+    eligibility_case_at_spa,
+    eligibility_check_facts,
     eligibility_facts_for_spa,
     eligibility_facts_for_therapist,
 )
@@ -62,29 +65,18 @@ def slot_validate(
 ) -> Slot:
     """Input a decision cannot be made on at all: a naive time, an intake of another spa, a
     focus region the intake does not name, more focus minutes than the session."""
-    errors: dict[str, list[str]] = {}
-    if timezone.is_naive(start):
-        errors["start"] = ["Give the time with an offset (RFC 3339), e.g. 2026-05-01T10:00:00+02:00."]
-    if duration_minutes <= 0 or duration_minutes > 8 * 60:
-        errors["duration_minutes"] = ["The session length is 1 to 480 minutes."]
+    condition_regions = getattr(intake, "condition_regions", None)  # annotated by a caller
+    if condition_regions is None and focus_region is not None:
+        condition_regions = [c.region for c in intake.conditions.all()]
+    errors = _session_errors(
+        start=start,
+        duration_minutes=duration_minutes,
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+        intake_regions=set(intake.focus_regions) | set(condition_regions or ()),
+    )
     if intake.spa_id != spa.pk:
         errors["intake"] = ["This intake does not exist."]
-    if focus_region is None:
-        if focus_minutes:
-            errors["focus_minutes"] = ["Focus minutes need a focus region."]
-    else:
-        condition_regions = getattr(intake, "condition_regions", None)  # annotated by a caller
-        if condition_regions is None:
-            condition_regions = [c.region for c in intake.conditions.all()]
-        regions = set(intake.focus_regions) | set(condition_regions)
-        if focus_region not in BodyRegion.values:
-            errors["focus_region"] = [f"Unknown body region '{focus_region}'."]
-        elif focus_region != BodyRegion.WHOLE_BODY and focus_region not in regions:
-            errors["focus_region"] = ["The focus region must be one of the intake's regions or whole-body."]
-    if focus_minutes < 0:
-        errors["focus_minutes"] = ["Focus minutes cannot be negative."]
-    elif duration_minutes > 0 and focus_minutes > duration_minutes:
-        errors["focus_minutes"] = ["Focus minutes cannot exceed the session length."]
     if errors:
         raise DomainError("The booking request has invalid fields.", errors=errors)
     return Slot(
@@ -95,6 +87,43 @@ def slot_validate(
         focus_region=focus_region,
         focus_minutes=focus_minutes,
     )
+
+
+_BODY_REGIONS = frozenset(BodyRegion.values)  # looked up per request; .values builds a list
+NOT_THE_INTAKES_REGION = "The focus region must be one of the intake's regions or whole-body."
+
+
+def _names_region(intake_regions: set[str] | frozenset[str], focus_region: str) -> bool:
+    return focus_region == BodyRegion.WHOLE_BODY or focus_region in intake_regions
+
+
+def _session_errors(
+    *,
+    start: dt.datetime,
+    duration_minutes: int,
+    focus_region: str | None,
+    focus_minutes: int,
+    intake_regions: set[str] | frozenset[str] | None,
+) -> dict[str, list[str]]:
+    """What is wrong with a session's time and focus, by field (``intake_regions`` ``None``: the
+    intake is unknown, its regions are not checked)."""
+    errors: dict[str, list[str]] = {}
+    if timezone.is_naive(start):
+        errors["start"] = ["Give the time with an offset (RFC 3339), e.g. 2026-05-01T10:00:00+02:00."]
+    if duration_minutes <= 0 or duration_minutes > 8 * 60:
+        errors["duration_minutes"] = ["The session length is 1 to 480 minutes."]
+    if focus_region is None:
+        if focus_minutes:
+            errors["focus_minutes"] = ["Focus minutes need a focus region."]
+    elif focus_region not in _BODY_REGIONS:
+        errors["focus_region"] = [f"Unknown body region '{focus_region}'."]
+    elif intake_regions is not None and not _names_region(intake_regions, focus_region):
+        errors["focus_region"] = [NOT_THE_INTAKES_REGION]
+    if focus_minutes < 0:
+        errors["focus_minutes"] = ["Focus minutes cannot be negative."]
+    elif duration_minutes > 0 and focus_minutes > duration_minutes:
+        errors["focus_minutes"] = ["Focus minutes cannot exceed the session length."]
+    return errors
 
 
 def _case_record(slot: Slot, therapist_id: Any) -> dict[str, Any]:
@@ -327,9 +356,123 @@ def eligible_therapists(*, slot: Slot, exclude_booking_id: Any = None) -> list[C
         focus_minutes=slot.focus_minutes,
         booking_id=str(exclude_booking_id) if exclude_booking_id else None,
     )
+    return _candidates(case)
+
+
+def _candidates(case: eligibility.Case) -> list[Candidate]:
+    """Every therapist employed at the case's spa, decided: allowed first, then by name. One
+    query."""
     candidates = [
         Candidate(therapist_id=facts.therapist_id, name=facts.name, result=eligibility.decide(facts, case))
-        for facts in eligibility_facts_for_spa(spa_id=slot.spa.pk, window=(slot.start, slot.end))
+        for facts in eligibility_facts_for_spa(
+            spa_id=case.spa_id, window=(case.start, case.end), spa_timezone=case.spa_timezone
+        )
     ]
     candidates.sort(key=lambda c: (not c.result.allowed, c.name, c.therapist_id))
     return candidates
+
+
+# --- the eligibility check and search, by ids ------------------------------------------------------
+#
+# The API's check and search name the intake and the therapist by id. Resolving those into
+# models first costs more than deciding (a query each, with the tenancy filter); here they are
+# resolved by the two statements that load the case and the facts anyway, and a foreign id is
+# answered exactly like a missing one.
+
+# worded like the API's relation fields, so that a client sees one message for an unknown id
+UNKNOWN_ID = 'Invalid pk "{}" - object does not exist.'
+
+
+def _session_start_errors(
+    *, start: dt.datetime, duration_minutes: int, focus_region: str | None, focus_minutes: int
+) -> dict[str, list[str]]:
+    """What is wrong with a session before its intake is read; a DomainError when there is no
+    session to read anything for (no time, no length)."""
+    errors = _session_errors(
+        start=start,
+        duration_minutes=duration_minutes,
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+        intake_regions=None,
+    )
+    if errors.keys() & {"start", "duration_minutes"}:
+        raise DomainError("The request has invalid fields.", errors=errors)
+    return errors
+
+
+def _intake_errors(
+    case: eligibility.Case | None, *, intake_id: Any, focus_region: str | None, errors: dict[str, list[str]]
+) -> None:
+    """The intake is the spa's (a case was found), and names the focus region."""
+    if case is None:
+        errors["intake"] = [UNKNOWN_ID.format(intake_id)]
+    elif (
+        focus_region is not None
+        and "focus_region" not in errors  # a known region
+        and not _names_region(case.intake_regions, focus_region)
+    ):
+        errors["focus_region"] = [NOT_THE_INTAKES_REGION]
+
+
+def eligibility_check(
+    *,
+    spa: Spa,
+    therapist_id: Any,
+    intake_id: Any,
+    start: dt.datetime,
+    duration_minutes: int,
+    focus_region: str | None,
+    focus_minutes: int,
+) -> eligibility.Decision:
+    """May this therapist take this session at the spa? ``eligibility_decide`` by ids: the spa
+    asks about its own intakes and the therapists it employs (an employment not ended by its
+    today, as the API's tenancy has it); any other id is unknown, as if it did not exist.
+    Nothing is recorded. One query, whatever the size of the registry."""
+    errors = _session_start_errors(
+        start=start, duration_minutes=duration_minutes, focus_region=focus_region, focus_minutes=focus_minutes
+    )
+    case, facts = eligibility_check_facts(
+        spa_id=spa.pk,
+        intake_id=intake_id,
+        therapist_id=therapist_id,
+        start=start,
+        end=start + dt.timedelta(minutes=duration_minutes),
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+    )
+    _intake_errors(case, intake_id=intake_id, focus_region=focus_region, errors=errors)
+    today = timezone.now().astimezone(ZoneInfo(spa.timezone)).date()
+    if facts is None or not facts.employed_at(str(spa.pk), today):
+        errors["therapist"] = [UNKNOWN_ID.format(therapist_id)]
+    if errors or case is None or facts is None:
+        raise DomainError("The request has invalid fields.", errors=errors)
+    return eligibility.decide(facts, case)
+
+
+def eligibility_search(
+    *,
+    spa: Spa,
+    intake_id: Any,
+    start: dt.datetime,
+    duration_minutes: int,
+    focus_region: str | None,
+    focus_minutes: int,
+) -> list[Candidate]:
+    """``eligible_therapists`` by intake id: every therapist employed at the spa, decided for
+    the session on one of the spa's intakes, allowed first, then by name. Two queries (the case,
+    the facts), whatever the number of therapists."""
+    errors = _session_start_errors(
+        start=start, duration_minutes=duration_minutes, focus_region=focus_region, focus_minutes=focus_minutes
+    )
+    case = eligibility_case_at_spa(
+        intake_id=intake_id,
+        spa_id=spa.pk,
+        start=start,
+        end=start + dt.timedelta(minutes=duration_minutes),
+        focus_region=focus_region,
+        focus_minutes=focus_minutes,
+    )
+    _intake_errors(case, intake_id=intake_id, focus_region=focus_region, errors=errors)
+    if errors or case is None:
+        raise DomainError("The request has invalid fields.", errors=errors)
+    return _candidates(case)

@@ -3,9 +3,11 @@ without booking; times must carry their offset."""
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 
 import pytest
+from django.utils import timezone
 
 from registry.choices import Role
 from registry.models import Decision
@@ -123,3 +125,73 @@ def test_only_spa_staff_ask(w, client_for, role):
     client = client_for(role)
     assert_problem(_check(w, w.ana, client=client), 403, "permission-denied")
     assert_problem(_search(w, client=client), 403, "permission-denied")
+
+
+# --- naming what the caller may not read: the same answer as for what does not exist -------------
+# (the check and search resolve ids while they load the case and the facts: issue 15)
+
+
+def _ask(w, path="eligibility/check/", **overrides):
+    """An eligibility check (or booking) of Ana, any field (``therapist`` included) overridden."""
+    return w.desk.post(f"/api/v1/{path}", {**w.slot(w.ana, w.intake_id), **overrides}, format="json")
+
+
+def _unknown(response, field):
+    errors = assert_problem(response, 400, "validation-error")["errors"]
+    assert list(errors) == [field], errors
+    [message] = errors[field]
+    assert "does not exist" in message
+    return message
+
+
+def test_an_unknown_id_and_another_tenants_id_get_the_same_answer(w):
+    other_intake = w.intake(client=w.other_desk, spa=str(w.other_spa.pk)).json()["id"]
+    missing = "00000000-0000-4000-8000-000000000000"
+    for field, foreign in (("intake", other_intake), ("therapist", str(w.dora.pk))):
+        hidden = _unknown(_ask(w, **{field: foreign}), field)
+        absent = _unknown(_ask(w, **{field: missing}), field)
+        assert hidden.replace(foreign, missing) == absent
+    _unknown(_ask(w, spa=str(w.other_spa.pk)), "spa")
+    _unknown(_ask(w, spa=missing), "spa")
+
+
+def test_check_and_booking_word_an_unknown_id_alike(w):
+    missing = "00000000-0000-4000-8000-000000000000"
+    for field in ("spa", "intake", "therapist"):
+        checked = _unknown(_ask(w, **{field: missing}), field)
+        booked = _unknown(_ask(w, "bookings/", **{field: missing}), field)
+        assert checked == booked
+
+
+def test_search_answers_another_spas_intake_as_unknown(w):
+    other_intake = w.intake(client=w.other_desk, spa=str(w.other_spa.pk)).json()["id"]
+    _unknown(_search(w, intake=other_intake), "intake")
+    _unknown(_search(w, spa=str(w.other_spa.pk)), "spa")
+
+
+@pytest.mark.parametrize("value", [123, True, "not-a-uuid", None, ["x"]])
+@pytest.mark.parametrize("field", ["spa", "intake", "therapist"])
+def test_ids_are_uuid_strings(w, field, value):
+    errors = assert_problem(_ask(w, **{field: value}), 400, "validation-error")["errors"]
+    assert list(errors) == [field], errors
+
+
+def test_a_therapist_whose_employment_ended_cannot_be_asked_about(w):
+    from registry.services.rechecks import employment_end
+
+    employment = w.beth.employments.get(spa=w.spa)
+    local_today = timezone.now().astimezone(zoneinfo.ZoneInfo(w.spa.timezone)).date()
+    employment_end(actor=None, employment=employment, ended_on=local_today - dt.timedelta(days=1))
+    _unknown(_check(w, w.beth), "therapist")
+    assert "Beth Jones" not in [t["name"] for t in _search(w).json()["therapists"]]
+
+
+def test_a_therapist_hired_from_next_month_can_be_asked_about_and_is_told_why_not(w):
+    from registry.tests.factories import EmploymentFactory
+
+    newcomer = w.dora
+    local_today = timezone.now().astimezone(zoneinfo.ZoneInfo(w.spa.timezone)).date()
+    EmploymentFactory(spa=w.spa, therapist=newcomer, started_on=local_today + dt.timedelta(days=30))
+    body = _check(w, newcomer).json()
+    assert body["allowed"] is False
+    assert [r["code"] for r in body["reasons"]] == ["NOT_EMPLOYED_AT_SPA"]

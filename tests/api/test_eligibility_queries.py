@@ -44,6 +44,9 @@ def test_eligibility_check_takes_at_most_six_queries_at_any_scale(gate_world):
         screening={"ces-bladder-bowel": False, "recent-trauma": False},
         pain_score=3,
     )
+    # The first check after a catalog change reads the catalog once more (registry.selectors
+    # keeps a copy per process): not what is measured here.
+    assert _check(client, world, intake, world.ana).status_code == 200
     counts = []
     for extra in (0, 40):
         for _ in range(extra):

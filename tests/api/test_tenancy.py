@@ -55,6 +55,32 @@ def test_an_employment_ending_today_in_the_spas_timezone_still_counts(world, mak
     assert ended not in visible
 
 
+def test_the_check_sees_the_same_therapists_as_the_tenancy_scope(world, make_user):
+    """The eligibility check and search resolve the therapist from the facts they load
+    (``TherapistFacts.employed_at``) instead of the scoped queryset: both forms of the rule
+    must agree on every kind of employment."""
+    from registry.selectors import eligibility_facts_for_therapist
+
+    today = spa_today(world.spa_a)
+    day = dt.timedelta(days=1)
+    kinds = {
+        "open": {"spa": world.spa_a},
+        "ends today": {"spa": world.spa_a, "ended_on": today},
+        "ended yesterday": {"spa": world.spa_a, "started_on": today - 30 * day, "ended_on": today - day},
+        "ends tomorrow": {"spa": world.spa_a, "ended_on": today + day},
+        "starts next month": {"spa": world.spa_a, "started_on": today + 30 * day},
+        "at another spa": {"spa": world.spa_b},
+    }
+    staff = make_user(Role.SPA_STAFF, spa=world.spa_a)
+    now = timezone.now()
+    for kind, employment in kinds.items():
+        therapist = TherapistFactory()
+        EmploymentFactory(therapist=therapist, **employment)
+        by_scope = scoped("therapists", Therapist.objects.filter(pk=therapist.pk), staff).exists()
+        facts = eligibility_facts_for_therapist(therapist_id=therapist.pk, window=(now, now + day))
+        assert facts.employed_at(str(world.spa_a.pk), today) is by_scope, kind
+
+
 def test_spa_today_is_read_in_the_spas_timezone(world):
     world.spa_a.timezone = "Pacific/Kiritimati"  # UTC+14
     assert spa_today(world.spa_a) == (timezone.now() + dt.timedelta(hours=14)).date()
