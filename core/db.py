@@ -3,6 +3,7 @@ hottest fixed statements."""
 
 from django.db import DEFAULT_DB_ALIAS, connections, migrations
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
 class _PreparingCursor(ServerBindingCursor):
@@ -10,6 +11,15 @@ class _PreparingCursor(ServerBindingCursor):
 
     def execute(self, query, params=None, *, prepare=True, binary=None):
         return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class _DebugWrapperWithValues(CursorDebugWrapper):
+    """Logs a statement with its values, as Django logs its own (client-side bound) ones: the
+    server-bound text has ``$1`` placeholders, which EXPLAIN or a reader cannot run."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params) if params else sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def prepared_cursor(using: str = DEFAULT_DB_ALIAS):
@@ -25,7 +35,7 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS):
     with connection.wrap_database_errors:
         cursor = _PreparingCursor(connection.connection)
     if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
+        return _DebugWrapperWithValues(cursor, connection)
     return connection.make_cursor(cursor)
 
 

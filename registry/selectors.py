@@ -53,7 +53,8 @@ Window = tuple[datetime, datetime]
 
 def eligibility_facts_for_therapist(*, therapist_id: Any, window: Window) -> TherapistFacts:
     """One therapist's facts: every employment, licence and certification, and the
-    slot-holding bookings overlapping ``window`` (half-open). One query.
+    slot-holding bookings overlapping ``window`` (half-open). One query (one more the first
+    time after the catalog changed: the certifications' protocols are named from its copy).
 
     Raises ``Therapist.DoesNotExist`` for an unknown id.
     """
@@ -69,7 +70,7 @@ def eligibility_facts_for_spa(
     """The facts of every therapist with an employment at the spa overlapping ``window``
     (employment days read in the spa's timezone), ordered by name. Two queries (the spa's
     timezone, then the facts) whatever the number of therapists; one when the caller knows the
-    timezone."""
+    timezone (and one more the first time after the catalog changed)."""
     if spa_timezone is None:
         spa_timezone = Spa.objects.only("id", "timezone").get(pk=spa_id).timezone
     first_day, last_day = local_days(window[0], window[1], spa_timezone)
@@ -82,32 +83,38 @@ def eligibility_facts_for_spa(
     )
 
 
-_FACTS_SQL = """
-SELECT t.id, t.name,
-  COALESCE((SELECT json_agg(json_build_array(e.spa_id, e.started_on, e.ended_on)
-                            ORDER BY e.started_on, e.id)
-              FROM registry_employment e WHERE e.therapist_id = t.id), '[]'),
-  COALESCE((SELECT json_agg(json_build_array(l.id, l.jurisdiction, l.status, l.valid_from, l.expires_on)
-                            ORDER BY l.jurisdiction, l.valid_from, l.id)
-              FROM credentials_license l WHERE l.therapist_id = t.id), '[]'),
-  COALESCE((SELECT json_agg(json_build_array(c.id, p.slug, c.valid_from, c.expires_at, c.revoked_at)
-                            ORDER BY c.valid_from, c.id)
-              FROM credentials_certification c JOIN protocols_protocol p ON p.id = c.protocol_id
-             WHERE c.therapist_id = t.id), '[]'),
-  COALESCE((SELECT json_agg(json_build_array(b.id, b.spa_id, b.start, b."end") ORDER BY b.start, b.id)
-              FROM registry_booking b
-             WHERE b.therapist_id = t.id AND b.status IN {slot_holding}
-               AND tstzrange(b.start, b."end", '[)') && tstzrange(%(start)s, %(end)s, '[)')), '[]')
+_FACTS_TEMPLATE = """
+SELECT t.id, t.name, (SELECT v.version FROM protocols_catalogversion v),
+  COALESCE((SELECT json_agg(item) FROM (
+      SELECT json_build_array('e', e.id, e.spa_id, e.started_on, e.ended_on) AS item
+        FROM registry_employment e WHERE e.therapist_id = t.id
+      UNION ALL
+      SELECT json_build_array('l', l.id, l.jurisdiction, l.status, l.valid_from, l.expires_on)
+        FROM credentials_license l WHERE l.therapist_id = t.id
+      UNION ALL
+      SELECT json_build_array('c', c.id, c.protocol_id, c.valid_from, c.expires_at, c.revoked_at)
+        FROM credentials_certification c WHERE c.therapist_id = t.id
+      UNION ALL
+      SELECT json_build_array('b', b.id, b.spa_id, b.start, b."end")
+        FROM registry_booking b
+       WHERE b.therapist_id = t.id AND b.status IN {slot_holding}
+         AND tstzrange(b.start, b."end", '[)') && tstzrange(%(start)s, %(end)s, '[)')
+  ) AS items), '[]')
 FROM credentials_therapist t
-WHERE {where}
+WHERE {{where}}
 ORDER BY t.name, t.id
-""".replace(
-    # The bookings are found through the exclusion constraint's GiST index (therapist, time range;
-    # slot-holding statuses only): the statuses are written out so that the index's predicate is
-    # provable in a prepared statement's generic plan too.
-    "{slot_holding}",
-    "(" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")",
+"""
+# One sub-select per therapist for all four tables (each part on the table's therapist index),
+# tagged rows in one JSON array: fewer plan nodes than a sub-select per table. Certifications
+# name their protocol by id, mapped to its slug through the process's copy of the catalog (the
+# version is read in the same statement). The bookings are found through the exclusion
+# constraint's GiST index (therapist, time range; slot-holding statuses only): the statuses
+# are written out so that the index's predicate is provable in a prepared statement's generic
+# plan too.
+_FACTS_SQL = _FACTS_TEMPLATE.format(
+    slot_holding="(" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")"
 )
+_FACTS_COLUMNS = 4
 
 
 def _day(value: str | None):
@@ -129,44 +136,72 @@ def _facts_where(where: str, params: dict[str, Any], window: Window) -> list[The
             {**params, "start": start, "end": end},
         )
         rows = cursor.fetchall()
-    return [_facts_of(row) for row in rows]
+    if not rows:
+        return []
+    slugs = _protocol_slugs(rows[0][2], rows)
+    return [_facts_of(row, slugs) for row in rows]
 
 
-def _facts_of(row: tuple) -> TherapistFacts:
-    pk, name = row[0], row[1]
-    employments, licences, certifications, bookings = (_json(v) for v in row[2:])
+def _facts_of(row: tuple, protocol_slugs: dict[str, str]) -> TherapistFacts:
+    pk, name, _version, items = row
+    employments, licences, certifications, bookings = [], [], [], []
+    for item in _json(items):
+        kind = item[0]
+        if kind == "c":
+            _, cert_id, protocol_id, valid_from, expires_at, revoked_at = item
+            certifications.append(
+                CertificationFact(
+                    id=cert_id,
+                    protocol=protocol_slugs[protocol_id],
+                    valid_from=_moment(valid_from),
+                    expires_at=_moment(expires_at),
+                    revoked_at=_moment(revoked_at),
+                )
+            )
+        elif kind == "b":
+            _, b_id, spa_id, b_start, b_end = item
+            bookings.append(BookingFact(id=b_id, spa_id=spa_id, start=_moment(b_start), end=_moment(b_end)))
+        elif kind == "l":
+            _, lic_id, jurisdiction, status, valid_from, expires_on = item
+            licences.append(
+                LicenseFact(
+                    id=lic_id,
+                    jurisdiction=jurisdiction,
+                    status=status,
+                    valid_from=_day(valid_from),
+                    expires_on=_day(expires_on),
+                )
+            )
+        else:
+            _, e_id, spa_id, started, ended = item
+            fact = EmploymentFact(spa_id=spa_id, started_on=_day(started), ended_on=_day(ended))
+            employments.append((started, e_id, fact))
+    # listed in a fixed order (a reason may name the first of several)
+    employments.sort(key=lambda e: e[:2])
+    licences.sort(key=lambda lic: (lic.jurisdiction, lic.valid_from, lic.id))
+    certifications.sort(key=lambda c: (c.valid_from, c.id))
+    bookings.sort(key=lambda b: (b.start, b.id))
     return TherapistFacts(
         therapist_id=str(pk),
         name=name,
-        employments=tuple(
-            EmploymentFact(spa_id=str(spa_id), started_on=_day(started), ended_on=_day(ended))
-            for spa_id, started, ended in employments
-        ),
-        licenses=tuple(
-            LicenseFact(
-                id=str(lic_id),
-                jurisdiction=jurisdiction,
-                status=status,
-                valid_from=_day(valid_from),
-                expires_on=_day(expires_on),
-            )
-            for lic_id, jurisdiction, status, valid_from, expires_on in licences
-        ),
-        certifications=tuple(
-            CertificationFact(
-                id=str(cert_id),
-                protocol=slug,
-                valid_from=_moment(valid_from),
-                expires_at=_moment(expires_at),
-                revoked_at=_moment(revoked_at),
-            )
-            for cert_id, slug, valid_from, expires_at, revoked_at in certifications
-        ),
-        bookings=tuple(
-            BookingFact(id=str(b_id), spa_id=str(spa_id), start=_moment(b_start), end=_moment(b_end))
-            for b_id, spa_id, b_start, b_end in bookings
-        ),
+        employments=tuple(e[2] for e in employments),
+        licenses=tuple(licences),
+        certifications=tuple(certifications),
+        bookings=tuple(bookings),
     )
+
+
+def _protocol_slugs(version: int | None, rows: Iterable[tuple]) -> dict[str, str]:
+    """Protocol id -> slug for the certifications in ``rows`` (facts rows), from the catalog
+    copy at ``version``; read afresh if one is missing (the catalog changed again since)."""
+    slugs = _catalog(version).protocols
+    if not set().union(*(_certified_protocols(row) for row in rows)) <= slugs.keys():
+        slugs = _catalog(None).protocols
+    return slugs
+
+
+def _certified_protocols(row: tuple) -> set[str]:
+    return {item[2] for item in _json(row[3]) if item[0] == "c"}
 
 
 def _json(value: Any) -> Any:
@@ -415,6 +450,7 @@ class _Catalog:
     version: int | None
     conditions: dict[str, tuple]
     questions: dict[str, tuple[str, str, int]]
+    protocols: dict[str, str]  # id -> slug
 
 
 _CATALOG_TEMPLATE = """
@@ -422,7 +458,8 @@ SELECT (SELECT v.version FROM protocols_catalogversion v),
   COALESCE((SELECT json_agg(json_build_array(c.id, c.code, c.name, c.region, {groups}))
               FROM protocols_condition c), '[]'),
   COALESCE((SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position))
-              FROM protocols_screeningquestion q), '[]')
+              FROM protocols_screeningquestion q), '[]'),
+  COALESCE((SELECT json_object_agg(p.id, p.slug) FROM protocols_protocol p), '{{}}')
 """
 _CATALOG_SQL = _CATALOG_TEMPLATE.format(groups=_GROUPS_OF_C)
 
@@ -439,11 +476,12 @@ def _catalog(version: int | None) -> _Catalog:
         return copy
     with prepared_cursor() as cursor:
         cursor.execute(_CATALOG_SQL)
-        read_version, conditions, questions = cursor.fetchone()
+        read_version, conditions, questions, protocols = cursor.fetchone()
     copy = _Catalog(
         version=read_version,
         conditions={str(row[0]): tuple(row[1:]) for row in _json(conditions)},
         questions={code: (text, action, position) for code, text, action, position in _json(questions)},
+        protocols=_json(protocols),
     )
     _catalog_copy = copy
     return copy
@@ -462,10 +500,11 @@ def eligibility_check_facts(
     """Everything one eligibility check reads, in ONE query: the case of the session ``[start,
     end)`` on the intake ``intake_id`` recorded by the spa ``spa_id`` (``None`` when that spa
     recorded no such intake), and the facts of ``therapist_id`` over it (``None`` when there is
-    no such therapist). The catalog part of the case (conditions' requirements, questions) comes
-    from this process's copy of the catalog, checked current by the version the query reads
-    with the rest; the case equals ``eligibility_case``'s. A second query when the catalog has
-    changed since the copy was taken."""
+    no such therapist). The catalog part of the case (conditions' requirements, questions) and
+    the certifications' protocol slugs come from this process's copy of the catalog, checked
+    current by the version the query reads with the rest; the case equals
+    ``eligibility_case``'s. A second query when the catalog has changed since the copy was
+    taken."""
     with prepared_cursor() as cursor:
         cursor.execute(
             _CHECK_SQL,
@@ -479,11 +518,14 @@ def eligibility_check_facts(
         )
         row = cursor.fetchone()
     case_row, facts_row = row[:_CHECK_CASE_COLUMNS], row[_CHECK_CASE_COLUMNS:]
+    has_case, has_facts = case_row[0] is not None, facts_row[0] is not None
+    catalog = _catalog(case_row[8] if has_case else facts_row[2])
+    if (has_case and any(str(pk) not in catalog.conditions for pk in case_row[7])) or (
+        has_facts and not _certified_protocols(facts_row) <= catalog.protocols.keys()
+    ):
+        catalog = _catalog(None)  # changed again since the query: read afresh
     case = None
-    if case_row[0] is not None:
-        catalog = _catalog(case_row[8])
-        if any(str(pk) not in catalog.conditions for pk in case_row[7]):
-            catalog = _catalog(None)  # changed again since the query: read afresh
+    if has_case:
         conditions = sorted((catalog.conditions[str(pk)] for pk in case_row[7]), key=lambda c: c[0])
         case = _case_built(
             case_row[:7],
@@ -495,7 +537,7 @@ def eligibility_check_facts(
             focus_minutes=focus_minutes,
             booking_id=None,
         )
-    return case, _facts_of(facts_row) if facts_row[0] is not None else None
+    return case, _facts_of(facts_row, catalog.protocols) if has_facts else None
 
 
 _CHECK_CASE_SQL = """
