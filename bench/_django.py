@@ -57,6 +57,22 @@ def ensure_database(name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def configure_server(shared_buffers: str) -> None:
+    """Set the bench server's ``shared_buffers`` (ALTER SYSTEM), restarting it when that
+    changes it. The embedded server starts with PostgreSQL's default, 128MB, sized for a small
+    machine; the large data is about 4 GB, and a deployment gives PostgreSQL a share of its
+    memory (the usual guidance is a quarter of RAM; 1GB is a twenty-fourth of this machine's)."""
+    import psycopg
+
+    from registry.embedded_postgres import ensure_running, stop
+
+    with psycopg.connect(host=ensure_running(), user="postgres", dbname="postgres", autocommit=True) as conn:
+        if conn.execute("SHOW shared_buffers").fetchone()[0] == shared_buffers:
+            return
+        conn.execute(psycopg.sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(shared_buffers))
+    stop()  # the next connection starts it again, with the new setting
+
+
 def drop_database(name: str) -> None:
     import psycopg
 

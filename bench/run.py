@@ -319,6 +319,14 @@ def machine() -> dict:
     }
 
 
+def configure_server(shared_buffers: str) -> None:
+    """The bench server's ``shared_buffers`` (``_django.configure_server``, in the server's
+    environment)."""
+    log(f"bench server: shared_buffers {shared_buffers}")
+    code = "import sys; sys.path.insert(0, 'bench'); import _django; _django.configure_server(sys.argv[1])"
+    run([PY, "-c", code, shared_buffers], env=_django.bench_env())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds measured per endpoint, in all")
@@ -327,6 +335,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (2 per core)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4, help="one per worker: latency without queueing")
+    parser.add_argument(
+        "--shared-buffers",
+        default="1GB",
+        help="the bench server's shared_buffers (PostgreSQL's default, 128MB, is sized for a small machine)",
+    )
     parser.add_argument("--skip", default="", help="comma-separated: small,large,explain,profile,jobs")
     parser.add_argument(
         "--fanout-cap", type=int, default=900, help="seconds before the fan-out job is stopped"
@@ -338,6 +351,7 @@ def main() -> int:
     Path(_django.data_dir(), "static").mkdir(parents=True, exist_ok=True)  # STATIC_ROOT: no warning
     started = time.monotonic()
     ensure_tools()
+    configure_server(args.shared_buffers)
 
     for scale, size in SCALES.items():
         if scale in skip:
