@@ -21,6 +21,7 @@ Only loopback traffic; every process started here is stopped by its pid.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -179,14 +180,53 @@ def wrk(server: Gunicorn, mode: str, seconds: float, args, offset: int = 0) -> d
         str(offset),
     ]
     load_before = os.getloadavg()[0]
+    cpu_before = cpu_seconds(server)
     output = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu_after = cpu_seconds(server)
     line = next((x for x in output.splitlines() if x.startswith("WRK_JSON ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result for {mode}:\n{output}")
     result = json.loads(line[len("WRK_JSON ") :])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["load_before"] = load_before
+    result["cpu_seconds"] = cpu_used(cpu_before, cpu_after)
     return result
+
+
+def cpu_seconds(server: Gunicorn) -> dict[str, dict[int, float]]:
+    """CPU time so far (user + system) of each of the app server's workers and of each process
+    of the bench PostgreSQL (postmaster and backends), by pid: per endpoint, where a request's
+    CPU goes. Compared pid by pid (``cpu_used``): a backend that exits meanwhile (a connection
+    closed after ``CONN_MAX_AGE``) must not make the sum go down."""
+    import psutil
+
+    def by_pid(processes) -> dict[int, float]:
+        seconds = {}
+        for process in processes:
+            with contextlib.suppress(psutil.Error):  # ended meanwhile
+                times = process.cpu_times()
+                seconds[process.pid] = times.user + times.system
+        return seconds
+
+    found: dict[str, dict[int, float]] = {"app": {}, "postgres": {}}
+    with contextlib.suppress(psutil.Error):
+        found["app"] = by_pid(psutil.Process(server.process.pid).children())
+    pid_file = Path(_django.data_dir(), "pg", "postmaster.pid")
+    try:
+        postmaster = psutil.Process(int(pid_file.read_text().splitlines()[0]))
+        found["postgres"] = by_pid([postmaster, *postmaster.children()])
+    except (OSError, ValueError, IndexError, psutil.Error):
+        pass
+    return found
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """Seconds of CPU each group used between the two readings (a process started meanwhile
+    counts whole; one that ended is not seen)."""
+    return {
+        group: sum(max(0.0, seconds - before.get(group, {}).get(pid, 0.0)) for pid, seconds in pids.items())
+        for group, pids in after.items()
+    }
 
 
 def percentile(histogram: dict[int, int], p: float) -> float:
@@ -224,6 +264,13 @@ def merge(runs: list[dict]) -> dict:
         "statuses": statuses,
         "ok_share": ok / requests if requests else 0.0,
         "errors": {k: sum(r["errors"][k] for r in runs) for k in runs[0]["errors"]},
+        # CPU milliseconds per request, by process (the app's workers, PostgreSQL)
+        "cpu_ms_per_request": {
+            k: round(sum(r.get("cpu_seconds", {}).get(k, 0.0) for r in runs) * 1000 / requests, 2)
+            for k in ("app", "postgres")
+        }
+        if requests
+        else {},
     }
     for p in (50, 95, 99):
         if histogram:

@@ -376,8 +376,8 @@ def _candidates(case: eligibility.Case) -> list[Candidate]:
 #
 # The API's check and search name the intake and the therapist by id. Resolving those into
 # models first costs more than deciding (a query each, with the tenancy filter); here they are
-# resolved by the two statements that load the case and the facts anyway, and a foreign id is
-# answered exactly like a missing one.
+# resolved by the statements that load the case and the facts anyway (one for a check), and a
+# foreign id is answered exactly like a missing one.
 
 # worded like the API's relation fields, so that a client sees one message for an unknown id
 UNKNOWN_ID = 'Invalid pk "{}" - object does not exist.'

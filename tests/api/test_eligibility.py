@@ -195,3 +195,27 @@ def test_a_therapist_hired_from_next_month_can_be_asked_about_and_is_told_why_no
     body = _check(w, newcomer).json()
     assert body["allowed"] is False
     assert [r["code"] for r in body["reasons"]] == ["NOT_EMPLOYED_AT_SPA"]
+
+
+# --- the check's input serializer (FlatInputSerializer) ----------------------------------------------
+
+
+def test_each_check_gets_its_own_bound_fields():
+    from api.serializers.registry import EligibilityCheckSerializer
+
+    first, second = EligibilityCheckSerializer(data={}), EligibilityCheckSerializer(data={})
+    for name in first.fields:
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first
+        assert second.fields[name].parent is second
+
+
+def test_a_flat_input_serializer_takes_no_nested_field():
+    from django.core.exceptions import ImproperlyConfigured
+    from rest_framework import serializers
+
+    from api.serializers.fields import FlatInputSerializer
+
+    nested = {"names": serializers.ListField(child=serializers.CharField())}
+    with pytest.raises(ImproperlyConfigured):
+        type("Nested", (FlatInputSerializer,), nested)
