@@ -89,6 +89,7 @@ def slot_validate(
     )
 
 
+_DAYS_AROUND = dt.timedelta(days=2)
 _BODY_REGIONS = frozenset(BodyRegion.values)  # looked up per request; .values builds a list
 NOT_THE_INTAKES_REGION = "The focus region must be one of the intake's regions or whole-body."
 
@@ -110,6 +111,11 @@ def _session_errors(
     errors: dict[str, list[str]] = {}
     if timezone.is_naive(start):
         errors["start"] = ["Give the time with an offset (RFC 3339), e.g. 2026-05-01T10:00:00+02:00."]
+    else:
+        try:  # the session, and its local days in any timezone, must be representable times
+            start - _DAYS_AROUND, start + dt.timedelta(minutes=max(duration_minutes, 0)) + _DAYS_AROUND
+        except OverflowError:
+            errors["start"] = ["The time is out of range."]
     if duration_minutes <= 0 or duration_minutes > 8 * 60:
         errors["duration_minutes"] = ["The session length is 1 to 480 minutes."]
     if focus_region is None:

@@ -84,6 +84,18 @@ def test_input_the_engine_cannot_decide_on_is_a_400(w, overrides, field):
     assert field in errors, errors
 
 
+@pytest.mark.parametrize("path", ["eligibility/check/", "eligibility/search/", "bookings/"])
+@pytest.mark.parametrize(
+    "start", ["9999-12-31T23:30:00+00:00", "9999-12-31T20:00:00-10:00", "0001-01-01T00:00:00+00:00"]
+)
+def test_a_session_at_the_edge_of_time_is_a_400_not_an_error(w, path, start):
+    body = {**w.slot(w.ana, w.intake_id), "start": start}
+    if path == "eligibility/search/":
+        del body["therapist"]
+    errors = assert_problem(w.desk.post(f"/api/v1/{path}", body, format="json"), 400)["errors"]
+    assert list(errors) == ["start"], errors
+
+
 def test_a_time_with_an_offset_is_read_as_that_instant(w):
     start = w.start.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).isoformat()
     assert _check(w, w.ana, start=start).json()["allowed"] is True
