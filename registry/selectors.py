@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Prefetch
 
 from core.db import prepared_cursor
+from core.errors import Conflict
 from credentials.models import Certification, License, Therapist
 from protocols.models import Condition, RequirementGroup
 from registry.choices import ACTIVE_BOOKING_STATUSES
@@ -194,9 +195,12 @@ def _facts_of(row: tuple, protocol_slugs: dict[str, str]) -> TherapistFacts:
 def _protocol_slugs(version: int | None, rows: Iterable[tuple]) -> dict[str, str]:
     """Protocol id -> slug for the certifications in ``rows`` (facts rows), from the catalog
     copy at ``version``; read afresh if one is missing (the catalog changed again since)."""
+    needed = set().union(*(_certified_protocols(row) for row in rows))
     slugs = _catalog(version).protocols
-    if not set().union(*(_certified_protocols(row) for row in rows)) <= slugs.keys():
+    if not needed <= slugs.keys():
         slugs = _catalog(None).protocols
+        if not needed <= slugs.keys():  # a protocol gone meanwhile
+            raise Conflict("The catalog changed during this request; try again.")
     return slugs
 
 
@@ -391,7 +395,9 @@ def _case_built(
 
     protocols: dict[str, ProtocolFact] = {}
     condition_facts = []
-    for code, name, region, groups in conditions:
+    # by code point (not the database's collation): every path lists them, and so their
+    # reasons, in the same order
+    for code, name, region, groups in sorted(conditions, key=lambda c: c[0]):
         slugs = []
         for group in groups:
             for slug, p_name, p_region, limit in group:
@@ -519,17 +525,25 @@ def eligibility_check_facts(
         row = cursor.fetchone()
     case_row, facts_row = row[:_CHECK_CASE_COLUMNS], row[_CHECK_CASE_COLUMNS:]
     has_case, has_facts = case_row[0] is not None, facts_row[0] is not None
+    if not (has_case or has_facts):
+        return None, None
+
+    def complete(catalog: _Catalog) -> bool:
+        return not (
+            (has_case and any(str(pk) not in catalog.conditions for pk in case_row[7]))
+            or (has_facts and not _certified_protocols(facts_row) <= catalog.protocols.keys())
+        )
+
     catalog = _catalog(case_row[8] if has_case else facts_row[2])
-    if (has_case and any(str(pk) not in catalog.conditions for pk in case_row[7])) or (
-        has_facts and not _certified_protocols(facts_row) <= catalog.protocols.keys()
-    ):
+    if not complete(catalog):
         catalog = _catalog(None)  # changed again since the query: read afresh
+        if not complete(catalog):  # a condition or protocol gone meanwhile
+            raise Conflict("The catalog changed during this request; try again.")
     case = None
     if has_case:
-        conditions = sorted((catalog.conditions[str(pk)] for pk in case_row[7]), key=lambda c: c[0])
         case = _case_built(
             case_row[:7],
-            conditions=conditions,
+            conditions=[catalog.conditions[str(pk)] for pk in case_row[7]],
             questions=catalog.questions,
             start=start,
             end=end,

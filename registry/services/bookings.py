@@ -89,7 +89,8 @@ def slot_validate(
     )
 
 
-_DAYS_AROUND = dt.timedelta(days=2)
+# the engine looks warning_days past a session's end, and reads its days in any timezone
+_DAYS_AROUND = dt.timedelta(days=eligibility.Case.warning_days + 2)
 _BODY_REGIONS = frozenset(BodyRegion.values)  # looked up per request; .values builds a list
 NOT_THE_INTAKES_REGION = "The focus region must be one of the intake's regions or whole-body."
 

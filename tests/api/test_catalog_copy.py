@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.errors import Conflict
 from protocols.choices import BodyRegion, ScreeningAction
 from protocols.models import CatalogVersion, Condition, Protocol, RequirementGroup, ScreeningQuestion
 from protocols.services import condition_update
@@ -76,6 +77,15 @@ def test_a_rolled_back_change_never_lends_its_number_to_a_later_one(gate_world):
     assert version() not in (before, rolled_back)
 
 
+def test_a_written_version_number_is_replaced_by_a_fresh_one(gate_world):
+    before = version()
+    CatalogVersion.objects.filter(pk=1).update(version=before)  # what loaddata of a dump does
+    assert version() > before
+    CatalogVersion.objects.all().delete()
+    CatalogVersion.objects.create(version=1)
+    assert version() > before
+
+
 def test_the_version_row_comes_back_after_it_is_gone(gate_world):
     CatalogVersion.objects.all().delete()  # what a TRUNCATE of every table (a test flush) does
     assert version() is None
@@ -125,6 +135,14 @@ def test_the_checks_case_is_the_case_the_booking_path_reads_from_the_tables(gate
         by_check, by_tables = _both_cases(spa, intake, start)
         assert by_check == by_tables
     assert by_check.conditions  # the last intake's wellness condition
+
+
+def test_a_catalog_row_gone_between_the_statement_and_the_copy_is_a_conflict(gate_world, monkeypatch):
+    intake = IntakeFactory(spa=gate_world.spa, conditions=[Condition.objects.get(code="M51.16")])
+    empty = selectors._Catalog(version=None, conditions={}, questions={}, protocols={})
+    monkeypatch.setattr(selectors, "_catalog", lambda version: empty)
+    with pytest.raises(Conflict):
+        _both_cases(gate_world.spa, intake, gate_world.start)
 
 
 def test_another_spas_intake_has_no_case_and_an_unknown_therapist_no_facts(gate_world):

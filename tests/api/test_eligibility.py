@@ -86,7 +86,13 @@ def test_input_the_engine_cannot_decide_on_is_a_400(w, overrides, field):
 
 @pytest.mark.parametrize("path", ["eligibility/check/", "eligibility/search/", "bookings/"])
 @pytest.mark.parametrize(
-    "start", ["9999-12-31T23:30:00+00:00", "9999-12-31T20:00:00-10:00", "0001-01-01T00:00:00+00:00"]
+    "start",
+    [
+        "9999-12-31T23:30:00+00:00",
+        "9999-12-31T20:00:00-10:00",
+        "9999-12-15T10:00:00+00:00",  # the engine's 30-day warning horizon would overflow
+        "0001-01-01T00:00:00+00:00",
+    ],
 )
 def test_a_session_at_the_edge_of_time_is_a_400_not_an_error(w, path, start):
     body = {**w.slot(w.ana, w.intake_id), "start": start}
