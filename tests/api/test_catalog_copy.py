@@ -10,7 +10,6 @@ import datetime as dt
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.errors import Conflict
@@ -215,12 +214,3 @@ def test_without_a_version_row_the_catalog_is_read_every_time(gate_world, desk):
             assert desk().json()["allowed"] is True
         assert len(queries.captured_queries) == 3
 
-
-def test_a_session_in_the_past_is_decided_on_the_same_copy(gate_world, desk):
-    # the copy holds no session data: two different sessions share it
-    yesterday = timezone.now() - dt.timedelta(days=1)
-    intake = IntakeFactory(spa=gate_world.spa, conditions=[Condition.objects.get(code="M51.16")])
-    first, _ = _both_cases(gate_world.spa, intake, gate_world.start)
-    second, _ = _both_cases(gate_world.spa, intake, yesterday)
-    assert first.conditions == second.conditions
-    assert first.start != second.start
