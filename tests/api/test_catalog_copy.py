@@ -213,4 +213,3 @@ def test_without_a_version_row_the_catalog_is_read_every_time(gate_world, desk):
         with CaptureQueriesContext(connection) as queries:
             assert desk().json()["allowed"] is True
         assert len(queries.captured_queries) == 3
-
