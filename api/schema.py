@@ -27,9 +27,10 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import SAFE_METHODS
 
-from api.permissions import ANONYMOUS, RolePermission, allowed_roles, view_action
+from api.permissions import ANONYMOUS, AUTHENTICATED, RolePermission, allowed_roles, view_action
 from api.serializers.common import ProblemSerializer, ValidationProblemSerializer
-from api.serializers.fields import EnumField, OptionalEmailField
+from api.serializers.fields import EnumField, OptionalEmailField, TimezoneField
+from registry.choices import Role
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -65,6 +66,14 @@ def _empty_allowed(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if parameter.get("in") == "query":
             parameter["allowEmptyValue"] = True
     return parameters
+
+
+def _merge(schema: dict[str, Any], constraints: dict[str, Any]) -> None:
+    for key, value in constraints.items():
+        if isinstance(value, dict) and isinstance(schema.get(key), dict):
+            _merge(schema[key], value)
+        else:
+            schema[key] = value
 
 
 class RegistryAutoSchema(AutoSchema):
@@ -115,6 +124,13 @@ class RegistryAutoSchema(AutoSchema):
         media_types = super().map_parsers()
         return [media for media in media_types if media == "application/json"] or media_types
 
+    def _insert_field_validators(self, field, schema):
+        """Also the rules a serializer documents in ``schema_constraints`` (by field name) and
+        leaves to its service, which reports every broken rule of a write at once."""
+        super()._insert_field_validators(field, schema)
+        constraints = getattr(getattr(field, "parent", None), "schema_constraints", {})
+        _merge(schema, constraints.get(getattr(field, "field_name", None), {}))
+
     def _get_filter_parameters(self):
         return _empty_allowed(super()._get_filter_parameters())
 
@@ -127,14 +143,38 @@ class RegistryAutoSchema(AutoSchema):
             responses.setdefault(str(status), self._problem_response(status))
         return responses
 
-    def _allows_anonymous(self) -> bool:
+    def _roles(self) -> frozenset[str] | None:
+        """The roles ``action_roles`` lets call this operation (None: not role-checked)."""
         if not any(isinstance(p, RolePermission) for p in self.view.get_permissions()):
-            return False
+            return None
         action = view_action(self.view, self.view.request) or self.method.lower()
         try:
-            return ANONYMOUS in allowed_roles(self.view, action)
+            return allowed_roles(self.view, action)
         except ImproperlyConfigured:  # an undeclared action is reported by the permission tests
-            return False
+            return None
+
+    def _allows_anonymous(self) -> bool:
+        return ANONYMOUS in (self._roles() or ())
+
+    def get_operation(self, *args, **kwargs):
+        """Each operation says who may call it (API.md's roles table): in its description, and
+        as ``x-roles`` for tools; any other role gets 403 (401 when not signed in)."""
+        operation = super().get_operation(*args, **kwargs)
+        allowed = self._roles()
+        if operation is None or allowed is None:
+            return operation
+        names = (
+            sorted(Role.values) if AUTHENTICATED in allowed else sorted(r for r in allowed if r != ANONYMOUS)
+        )
+        if ANONYMOUS in allowed:
+            names = [ANONYMOUS, *names]
+        operation["x-roles"] = names
+        who = ", ".join(f"`{name}`" for name in names)
+        line = f"Who may call it: {who}; any other role gets 403."
+        operation["description"] = (
+            f"{operation['description']}\n\n{line}" if operation.get("description") else line
+        )
+        return operation
 
     def get_auth(self):
         auths = super().get_auth()
@@ -176,4 +216,21 @@ class OptionalEmailFieldExtension(OpenApiSerializerFieldExtension):
             **schema,
             "anyOf": [{"format": "email", "maxLength": 254}, {"maxLength": 0}],
             "description": "An e-mail address; `null` or an empty string for none.",
+        }
+
+
+class TimezoneFieldExtension(OpenApiSerializerFieldExtension):
+    """``TimezoneField`` → ``$ref: #/components/schemas/Timezone`` (the IANA names, listed once)."""
+
+    target_class = TimezoneField
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return "Timezone"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "enum": list(self.target.choices),
+            "description": "An IANA time zone name, e.g. `America/Los_Angeles`.",
         }

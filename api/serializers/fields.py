@@ -10,13 +10,17 @@ name an unreadable therapist — issuing a certification, hiring — use a plain
 from __future__ import annotations
 
 import copy
+import re
+import zoneinfo
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.utils import html
 
 from api.tenancy import membership_of, scoped
+from credentials.services import JURISDICTION_RE
 from registry.choices import Role
 
 
@@ -107,6 +111,29 @@ class CallerSpaField(UUIDField):
         if spa is None or spa.pk != pk:
             self.fail("does_not_exist", pk_value=data)
         return spa
+
+
+class JurisdictionField(CharField):
+    """An ISO 3166-2 subdivision code (``US-CA``; read in capitals), as the schema's pattern
+    says: not trimmed, so what the pattern refuses is refused."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "ISO 3166-2, e.g. `US-CA`.")
+        # The same pattern in either case, written out (the schema shows a pattern, not flags).
+        pattern = re.compile(JURISDICTION_RE.pattern.replace("A-Z", "A-Za-z"))
+        validator = RegexValidator(pattern, "Give an ISO 3166-2 subdivision code such as US-CA.")
+        super().__init__(max_length=10, trim_whitespace=False, validators=[validator], **kwargs)
+
+
+class TimezoneField(serializers.ChoiceField):
+    """An IANA time zone name (``Europe/Lisbon``), one of those this server knows."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "IANA time zone name, e.g. `America/Los_Angeles`.")
+        kwargs.setdefault(
+            "error_messages", {"invalid_choice": 'Unknown timezone "{input}" (use an IANA name).'}
+        )
+        super().__init__(choices=sorted(zoneinfo.available_timezones()), **kwargs)
 
 
 class OptionalEmailField(serializers.EmailField):

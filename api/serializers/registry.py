@@ -25,8 +25,10 @@ from api.serializers.fields import (
     EnumField,
     FlatInputSerializer,
     IntegerField,
+    JurisdictionField,
     OptionalEmailField,
     TenantPrimaryKeyRelatedField,
+    TimezoneField,
     UUIDField,
 )
 from credentials.models import Therapist
@@ -73,7 +75,8 @@ class SpaSerializer(serializers.ModelSerializer):
         models.CharField: CharField,
     }
 
-    timezone = CharField(max_length=64)
+    jurisdiction = JurisdictionField()
+    timezone = TimezoneField()
     contact_email = OptionalEmailField(default="")
 
     class Meta:
