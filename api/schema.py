@@ -5,8 +5,8 @@
 ``application/problem+json``:
 
 - 400, 401, 403, 404 and 429, always;
-- 409 (``conflict``) to every unsafe method, 413 (``payload-too-large``) to every operation
-  with a request body;
+- 409 (``conflict``) to every unsafe method, 413 (``payload-too-large``) and 415
+  (``unsupported-media-type``) to every operation with a request body;
 - whatever a handler declares with ``@problems(422)`` (e.g. ``issuance-refused``).
 
 Request bodies are documented as JSON only (API.md), unless a view takes no JSON (imports:
@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     404: "`not-found`: no such object, or it belongs to another tenant.",
     409: "`conflict` (the change clashes with the current state) or `booking-refused` (with `reasons`).",
     413: "`payload-too-large`: the request body is over the size limit.",
+    415: "`unsupported-media-type`: the body is not of a media type the operation reads.",
     422: "`issuance-refused` (with `reasons`) or `idempotency-mismatch`.",
     429: "`throttled`: too many requests; retry after `Retry-After` seconds.",
 }
@@ -86,7 +87,7 @@ class RegistryAutoSchema(AutoSchema):
         if self.method not in SAFE_METHODS:
             statuses.add(409)
         if self.method in {"POST", "PUT", "PATCH"} and self.get_request_serializer() is not None:
-            statuses.add(413)
+            statuses.update({413, 415})
         statuses.update(getattr(self._handler(), "_problem_statuses", ()))
         return sorted(statuses)
 
