@@ -25,7 +25,6 @@ from api.filters import BooleanFilter
 from api.idempotency import idempotent
 from api.permissions import roles
 from api.serializers.registry import (
-    NAIVE_TIME,
     BookingCreateSerializer,
     BookingSerializer,
     DecisionSerializer,
@@ -37,6 +36,7 @@ from api.serializers.registry import (
     ReassignSerializer,
     SlotInputSerializer,
 )
+from api.serializers.writes_common import NAIVE_TIME
 from api.tenancy import role_of
 from api.views.base import ReadOnlyViewSet, RegistryAPIView, RegistryViewSet
 from core.services import audit_record
