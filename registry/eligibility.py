@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 class ReasonCode(StrEnum):
     RED_FLAG_REFERRAL = "RED_FLAG_REFERRAL"
     INTAKE_EXPIRED = "INTAKE_EXPIRED"
+    INTAKE_INCOMPLETE = "INTAKE_INCOMPLETE"
     NOT_EMPLOYED_AT_SPA = "NOT_EMPLOYED_AT_SPA"
     LICENSE_MISSING = "LICENSE_MISSING"
     LICENSE_INACTIVE = "LICENSE_INACTIVE"
@@ -144,6 +146,22 @@ class ScreeningAnswer:
 
 
 @dataclass(frozen=True)
+class UnansweredQuestion:
+    """A red-flag question the intake should have answered (it applies to the intake's
+    regions) but never did: it was added to the screening, or asked at more intakes, since."""
+
+    question: str  # code
+    text: str
+
+
+def question_applies(question_regions: Iterable[str], intake_regions: AbstractSet[str]) -> bool:
+    """A question is asked at an intake when it has no regions (every intake), when its
+    regions meet the intake's, and always for whole-body work."""
+    regions = tuple(question_regions)
+    return not regions or WHOLE_BODY in intake_regions or bool(intake_regions.intersection(regions))
+
+
+@dataclass(frozen=True)
 class Case:
     spa_id: str
     spa_jurisdiction: str
@@ -163,6 +181,8 @@ class Case:
     # the regions the intake names (its own focus regions and its conditions'): a session's
     # focus region is one of them or whole-body (checked before deciding, not a rule here)
     intake_regions: frozenset[str] = frozenset()
+    # questions that apply to the intake and that it never answered
+    unanswered: tuple[UnansweredQuestion, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The case as plain JSON values (for the decision log)."""
@@ -191,6 +211,7 @@ class Case:
                 }
                 for a in self.screening
             ],
+            "unanswered": [a.question for a in self.unanswered],
             "focus_region": self.focus_region,
             "focus_minutes": self.focus_minutes,
             "protocols": {
@@ -412,19 +433,33 @@ def _red_flags(facts: TherapistFacts, case: Case) -> list[Reason]:
 
 
 def _intake(facts: TherapistFacts, case: Case) -> list[Reason]:
-    """An intake serves sessions that start before it expires; later, screen again."""
-    if case.start < case.intake_valid_until:
-        return []
-    return [
-        Reason(
-            code=ReasonCode.INTAKE_EXPIRED,
-            message=(
-                f"The intake served sessions starting before "
-                f"{_at_local(case.intake_valid_until, case.spa_timezone)}; "
-                "ask the screening questions again and record a new intake."
-            ),
+    """An intake serves sessions that start before it expires; later, screen again. It must
+    have answered every red-flag question that applies to it: one added since (or asked at
+    more intakes since) needs a new intake, one reason per question never asked."""
+    reasons = []
+    if case.start >= case.intake_valid_until:
+        reasons.append(
+            Reason(
+                code=ReasonCode.INTAKE_EXPIRED,
+                message=(
+                    f"The intake served sessions starting before "
+                    f"{_at_local(case.intake_valid_until, case.spa_timezone)}; "
+                    "ask the screening questions again and record a new intake."
+                ),
+            )
         )
-    ]
+    reasons.extend(
+        Reason(
+            code=ReasonCode.INTAKE_INCOMPLETE,
+            message=(
+                f"The intake never asked \u201c{question.text}\u201d (a red-flag question added since): "
+                "ask it and record a new intake."
+            ),
+            question=question.question,
+        )
+        for question in case.unanswered
+    )
+    return reasons
 
 
 def _employment(facts: TherapistFacts, case: Case) -> list[Reason]:

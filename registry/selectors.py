@@ -31,7 +31,9 @@ from registry.eligibility import (
     Scope,
     ScreeningAnswer,
     TherapistFacts,
+    UnansweredQuestion,
     local_days,
+    question_applies,
     scope_of,
 )
 from registry.models import Intake, Spa
@@ -265,8 +267,8 @@ SELECT s.id, s.jurisdiction, s.timezone, i.valid_until, i.screening, i.clearance
       FROM registry_intake_conditions ic JOIN protocols_condition c ON c.id = ic.condition_id
      WHERE ic.intake_id = i.id), '[]'),
   COALESCE((
-    SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position))
-      FROM protocols_screeningquestion q WHERE i.screening ? q.code), '[]')
+    SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position, q.regions))
+      FROM protocols_screeningquestion q), '[]')
 FROM registry_intake i JOIN registry_spa s ON s.id = i.spa_id
 WHERE i.id = %(intake)s::uuid {{and_spa}}
 """
@@ -366,7 +368,7 @@ def _case_of(
     return _case_built(
         row[:7],
         conditions=_json(conditions),
-        questions={code: (text, action, position) for code, text, action, position in _json(questions)},
+        questions=_questions(_json(questions)),
         start=start,
         end=end,
         focus_region=focus_region,
@@ -375,11 +377,18 @@ def _case_of(
     )
 
 
+def _questions(rows: Iterable[list]) -> dict[str, tuple[str, str, int, tuple[str, ...]]]:
+    """The catalog's questions by code: ``(text, action, position, regions)``."""
+    return {
+        code: (text, action, position, tuple(regions or ())) for code, text, action, position, regions in rows
+    }
+
+
 def _case_built(
     intake_row: tuple,
     *,
     conditions: Iterable[tuple],
-    questions: dict[str, tuple[str, str, int]],
+    questions: dict[str, tuple[str, str, int, tuple[str, ...]]],
     start: datetime,
     end: datetime,
     focus_region: str | None,
@@ -388,7 +397,7 @@ def _case_built(
 ) -> Case:
     """The case from the intake's row, its conditions ``(code, name, region, groups)`` by code
     (each group a list of ``(slug, name, region, max_focus_minutes)``) and the catalog's
-    questions by code ``(text, action, position)``."""
+    questions by code ``(text, action, position, regions)``."""
     spa_id, jurisdiction, tz_name, valid_until, screening, clearances, focus_regions = intake_row
     screening = _json(screening) or {}
     clearances = _json(clearances) or {}
@@ -428,6 +437,14 @@ def _case_built(
             )
         )
 
+    intake_regions = frozenset(focus_regions or ()) | {c.region for c in condition_facts}
+    unanswered = tuple(
+        UnansweredQuestion(question=code, text=text)
+        for code, (text, _action, _position, regions) in sorted(
+            questions.items(), key=lambda q: (q[1][2], q[0])
+        )
+        if code not in screening and question_applies(regions, intake_regions)
+    )
     return Case(
         spa_id=str(spa_id),
         spa_jurisdiction=jurisdiction,
@@ -441,7 +458,8 @@ def _case_built(
         focus_minutes=focus_minutes,
         protocols=protocols,
         booking_id=str(booking_id) if booking_id is not None else None,
-        intake_regions=frozenset(focus_regions or ()) | {c.region for c in condition_facts},
+        intake_regions=intake_regions,
+        unanswered=unanswered,
     )
 
 
@@ -455,7 +473,7 @@ class _Catalog:
 
     version: int | None
     conditions: dict[str, tuple]
-    questions: dict[str, tuple[str, str, int]]
+    questions: dict[str, tuple[str, str, int, tuple[str, ...]]]
     protocols: dict[str, str]  # id -> slug
 
 
@@ -463,7 +481,7 @@ _CATALOG_TEMPLATE = """
 SELECT (SELECT v.version FROM protocols_catalogversion v),
   COALESCE((SELECT json_agg(json_build_array(c.id, c.code, c.name, c.region, {groups}))
               FROM protocols_condition c), '[]'),
-  COALESCE((SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position))
+  COALESCE((SELECT json_agg(json_build_array(q.code, q.text, q.action, q.position, q.regions))
               FROM protocols_screeningquestion q), '[]'),
   COALESCE((SELECT json_object_agg(p.id, p.slug) FROM protocols_protocol p), '{{}}')
 """
@@ -486,7 +504,7 @@ def _catalog(version: int | None) -> _Catalog:
     copy = _Catalog(
         version=read_version,
         conditions={str(row[0]): tuple(row[1:]) for row in _json(conditions)},
-        questions={code: (text, action, position) for code, text, action, position in _json(questions)},
+        questions=_questions(_json(questions)),
         protocols=_json(protocols),
     )
     _catalog_copy = copy

@@ -141,15 +141,17 @@ class ScreeningQuestionViewSet(CatalogViewSet):
 
     @extend_schema(request=ScreeningQuestionCreateSerializer, responses={201: ScreeningQuestionSerializer})
     def create(self, request):
-        """Add a red-flag question (asked last at intake)."""
+        """Add a red-flag question (asked last at intake). Future bookings whose intakes never
+        asked it, where it applies, need a new intake (`INTAKE_INCOMPLETE`): they become
+        needs-reassignment."""
         fields = self.validated(ScreeningQuestionCreateSerializer)
-        question = catalog_services.screening_question_create(actor=request.user, **fields)
+        question, _changed = catalog_changes.screening_question_create(actor=request.user, **fields)
         return self.represented(question, status.HTTP_201_CREATED)
 
     @extend_schema(request=ScreeningQuestionUpdateSerializer, responses=ScreeningQuestionSerializer)
     def partial_update(self, request, code=None):
-        """Change a red-flag question. Making it more urgent re-checks the future bookings
-        whose intake answered it yes."""
+        """Change a red-flag question. Making it more urgent, or asking it at more intakes,
+        re-checks the future bookings whose intake answered it yes or never answered it."""
         question = self.get_object()
         changes = self.validated(ScreeningQuestionUpdateSerializer, partial=True)
         result, _changed = catalog_changes.screening_question_update(

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.models import User
@@ -52,18 +53,35 @@ def protocol_update(
     return result, changed
 
 
+def _not_answered_or_yes(code: str) -> Q:
+    """Intakes that never answered the question, or answered it yes."""
+    return ~Q(intake__screening__has_key=code) | Q(intake__screening__contains={code: True})
+
+
+def screening_question_create(
+    *, actor: User | None, now: dt.datetime | None = None, **fields: Any
+) -> tuple[ScreeningQuestion, list[Booking]]:
+    """Add a red-flag question. The future bookings whose intakes never asked it are re-checked:
+    where it applies to the intake, the booking needs a new intake (``INTAKE_INCOMPLETE``)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        question = catalog_services.screening_question_create(actor=actor, **fields)
+        affected = future_active_bookings(now).filter(~Q(intake__screening__has_key=question.code))
+        changed = bookings_recheck(actor=actor, bookings=affected, now=now)
+    return question, changed
+
+
 def screening_question_update(
     *, actor: User | None, question: ScreeningQuestion, now: dt.datetime | None = None, **changes: Any
 ) -> tuple[catalog_services.ScreeningQuestionUpdateResult, list[Booking]]:
-    """Change a screening question; when it becomes more urgent, every future booking whose
-    intake answered it yes is re-checked (a physician clearance does not clear an emergency)."""
+    """Change a screening question; when it tightens — more urgent, or asked at more intakes —
+    every future booking whose intake answered it yes (a physician clearance does not clear an
+    emergency) or never answered it (a new intake is needed where it now applies) is re-checked."""
     now = now or timezone.now()
     with transaction.atomic():
         result = catalog_services.screening_question_update(actor=actor, question=question, **changes)
         changed: list[Booking] = []
         if result.tightened:
-            affected = future_active_bookings(now).filter(
-                intake__screening__contains={result.question.code: True}
-            )
+            affected = future_active_bookings(now).filter(_not_answered_or_yes(result.question.code))
             changed = bookings_recheck(actor=actor, bookings=affected, now=now)
     return result, changed

@@ -14,6 +14,7 @@ from core.errors import DomainError
 from core.models import User
 from protocols.choices import BodyRegion, ScreeningAction
 from protocols.models import Condition, ScreeningQuestion
+from registry.eligibility import question_applies
 from registry.models import Intake, Spa
 
 
@@ -22,8 +23,7 @@ def applicable_questions(
 ) -> list[ScreeningQuestion]:
     """Questions asked at an intake covering ``regions``: those with no regions (asked at every
     intake), those whose regions meet the intake's, and all of them for whole-body work."""
-    whole_body = BodyRegion.WHOLE_BODY in regions
-    return [q for q in questions if not q.regions or whole_body or regions.intersection(q.regions)]
+    return [q for q in questions if question_applies(q.regions, regions)]
 
 
 def referral_for(

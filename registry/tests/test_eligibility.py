@@ -21,8 +21,10 @@ from registry.eligibility import (
     Scope,
     ScreeningAnswer,
     TherapistFacts,
+    UnansweredQuestion,
     decide,
     local_days,
+    question_applies,
     scope_of,
 )
 
@@ -59,6 +61,8 @@ WELLNESS = ConditionFact("WELLNESS", "Wellness", "whole-body", ())
 
 BLADDER = ScreeningAnswer("bladder-control", "New loss of bladder or bowel control?", REFER_EMERGENCY, False)
 DVT = ScreeningAnswer("dvt", "A calf that is swollen, warm and painful?", REFER_PHYSICIAN, False)
+# A question added to the screening after the intake was recorded.
+SADDLE = UnansweredQuestion("saddle-numbness", "Any numbness in the saddle area?")
 
 
 def cert(protocol=LBR, *, id=None, valid_from=None, expires_at=None, revoked_at=None):
@@ -158,6 +162,7 @@ ALONE = {
         ReasonCode.RED_FLAG_REFERRAL,
     ),
     "intake expired": (BETH, case(intake_valid_until=START - MINUTE), ReasonCode.INTAKE_EXPIRED),
+    "intake incomplete": (BETH, case(unanswered=(SADDLE,)), ReasonCode.INTAKE_INCOMPLETE),
     "not employed": (
         facts(employments=(employment(OTHER_SPA),)),
         CASE,
@@ -237,6 +242,7 @@ def test_all_reasons_at_once_are_collected_in_order(licences, licence_code):
         conditions=(M51, CONCUSSED, NECK_PAIN, FROZEN),
         screening=(dataclasses.replace(BLADDER, answer=True), dataclasses.replace(DVT, answer=True)),
         intake_valid_until=START,
+        unanswered=(SADDLE,),
         focus_minutes=40,
     )
     decision = decide(therapist, the_case)
@@ -245,6 +251,7 @@ def test_all_reasons_at_once_are_collected_in_order(licences, licence_code):
         ReasonCode.RED_FLAG_REFERRAL,
         ReasonCode.RED_FLAG_REFERRAL,
         ReasonCode.INTAKE_EXPIRED,
+        ReasonCode.INTAKE_INCOMPLETE,
         ReasonCode.NOT_EMPLOYED_AT_SPA,
         licence_code,
         ReasonCode.CERTIFICATION_REVOKED,
@@ -562,6 +569,29 @@ INTAKES = {
 @pytest.mark.parametrize(("valid_until", "expected"), INTAKES.values(), ids=INTAKES.keys())
 def test_an_intake_serves_sessions_starting_before_it_expires(valid_until, expected):
     assert codes(decide(BETH, case(intake_valid_until=valid_until))) == expected
+
+
+def test_each_question_the_intake_never_asked_is_its_own_reason():
+    dvt_later = UnansweredQuestion("calf-swelling", "A calf that is swollen, warm and painful?")
+    decision = decide(BETH, case(unanswered=(SADDLE, dvt_later)))
+    assert codes(decision) == [ReasonCode.INTAKE_INCOMPLETE] * 2
+    assert [r.question for r in decision.reasons] == ["saddle-numbness", "calf-swelling"]
+    assert "saddle area" in decision.reasons[0].message
+
+
+QUESTION_APPLIES = {
+    "no regions: every intake": ((), {"cervical"}, True),
+    "a region the intake names": (("lumbar", "pelvis"), {"lumbar"}, True),
+    "no region in common": (("lumbar",), {"cervical", "head"}, False),
+    "whole-body work: every question": (("lumbar",), {"whole-body"}, True),
+}
+
+
+@pytest.mark.parametrize(
+    ("question_regions", "intake_regions", "expected"), QUESTION_APPLIES.values(), ids=QUESTION_APPLIES.keys()
+)
+def test_a_question_applies_to_an_intake_when_its_regions_meet(question_regions, intake_regions, expected):
+    assert question_applies(question_regions, frozenset(intake_regions)) is expected
 
 
 # --- dose ----------------------------------------------------------------------------------------

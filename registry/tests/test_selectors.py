@@ -398,7 +398,8 @@ def test_facts_and_case_from_rows_decide_the_story(spa, catalog):
     granted = CertificationFactory(
         therapist=ana, protocol=catalog["lbr"], valid_from=LONG_AGO, expires_at=FAR_AHEAD
     )
-    intake = _intake(spa, catalog, conditions=[catalog["disc"]], screening={"ces-bladder-bowel": False})
+    screening = {"ces-bladder-bowel": False, "recent-trauma": False, "fever": False}  # every question asked
+    intake = _intake(spa, catalog, conditions=[catalog["disc"]], screening=screening)
     case = eligibility_case(intake=intake, start=START, end=END, focus_region="lumbar", focus_minutes=25)
 
     by_name = {f.name: f for f in eligibility_facts_for_spa(spa_id=spa.pk, window=(START, END))}
