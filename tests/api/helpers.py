@@ -37,9 +37,42 @@ def assert_problem(response, status: int | None = None, type_: str | None = None
     return body
 
 
+FHIR_CONTENT_TYPE = "application/fhir+json"
+# OperationOutcome issue type for each error status the FHIR endpoints answer (api.fhir).
+FHIR_ISSUE_TYPES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    429: "throttled",
+}
+
+
+def assert_operation_outcome(response, status: int | None = None) -> dict:
+    """The response is a FHIR OperationOutcome (``application/fhir+json``, valid R5) whose
+    issues are errors of the type the status calls for; returns its body."""
+    from fhir.resources.operationoutcome import OperationOutcome
+
+    assert response["Content-Type"] == FHIR_CONTENT_TYPE, (response.status_code, response["Content-Type"])
+    OperationOutcome.model_validate_json(response.content)
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    assert body["issue"], body
+    for issue in body["issue"]:
+        assert issue["severity"] == "error", body
+        assert issue["code"] == FHIR_ISSUE_TYPES.get(response.status_code), (response.status_code, body)
+        assert issue["diagnostics"], body
+    if status is not None:
+        assert response.status_code == status, body
+    return body
+
+
 class ProblemCheckingClient(APIClient):
     """An ``APIClient`` that asserts every answer of 400 or more is a problem (content type
-    ``application/problem+json``, a ``type`` from the list, ``status`` matching)."""
+    ``application/problem+json``, a ``type`` from the list, ``status`` matching) — under
+    ``/fhir/``, an OperationOutcome."""
 
     check_problems = True
     user = None
@@ -47,7 +80,10 @@ class ProblemCheckingClient(APIClient):
     def request(self, **kwargs):
         response = super().request(**kwargs)
         if self.check_problems and response.status_code >= 400:
-            assert_problem(response)
+            if kwargs.get("PATH_INFO", "").startswith("/fhir/"):
+                assert_operation_outcome(response)
+            else:
+                assert_problem(response)
         return response
 
 
