@@ -141,10 +141,17 @@ SEARCH_MODIFIERS: dict[str, dict[str, set[str]]] = {
 }
 
 
-def _whole_number(name: str, value: str) -> int:
-    if not value.isdigit():
+MAX_OFFSET = 10**9
+
+
+def _whole_number(name: str, value: str, *, maximum: int | None = None) -> int:
+    """A whole number; above ``maximum`` (when given) a 400, otherwise read as given."""
+    if not (value.isascii() and value.isdigit()):
         raise exceptions.ValidationError({name: ["A whole number (0 or more) is required."]})
-    return int(value)
+    number = int(value[:12]) if len(value) <= 12 else 10**12  # no 4,300-digit conversions
+    if maximum is not None and number > maximum:
+        raise exceptions.ValidationError({name: [f"At most {maximum}."]})
+    return number
 
 
 def _token(value: str) -> fhir.Token:
@@ -155,7 +162,8 @@ def _token(value: str) -> fhir.Token:
 
 
 def parse_search(request, resource_type: str) -> fhir.Search:
-    """The search of a request: ``_count`` (0 to 200; larger reads as 200), ``_offset``, and
+    """The search of a request: ``_count`` (0 to 200; larger reads as 200), ``_offset`` (at
+    most a billion), and
     the resource's parameters. A value that is not a whole number, a modifier the parameter
     does not take, or a NUL character is a 400. Unknown parameters are ignored and reported
     in the Bundle, unless the client sent ``Prefer: handling=strict`` (then a 400)."""
@@ -176,7 +184,7 @@ def parse_search(request, resource_type: str) -> fhir.Search:
                 count = min(_whole_number(key, raw), fhir.MAX_COUNT)
                 continue
             if name == "_offset":
-                offset = _whole_number(key, raw)
+                offset = _whole_number(key, raw, maximum=MAX_OFFSET)
                 continue
             if name in _HARMLESS:
                 continue

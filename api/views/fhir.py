@@ -47,6 +47,20 @@ class FhirView(RegistryViewMixin, TenantScopedMixin, APIView):
             "certifications": self.scoped(Certification.objects.all(), "certifications"),
         }
 
+    def role_parts(self) -> dict:
+        """Employments and certifications the caller may read."""
+        return {
+            "employments": self.scoped(Employment.objects.all(), "employments"),
+            "certifications": self.scoped(Certification.objects.all(), "certifications"),
+        }
+
+    def organization_parts(self) -> dict:
+        """Spas and schools the caller may read."""
+        return {
+            "spas": self.scoped(Spa.objects.all(), "spas"),
+            "schools": self.scoped(School.objects.all(), "schools"),
+        }
+
     @staticmethod
     def found(resource):
         if resource is None:
@@ -89,13 +103,7 @@ class PractitionerRoleSearchView(FhirView):
 
     def get(self, request):
         search = _parse_search(request, "PractitionerRole")
-        return Response(
-            fhir.practitioner_role_search(
-                employments=self.scoped(Employment.objects.all(), "employments"),
-                certifications=self.scoped(Certification.objects.all(), "certifications"),
-                search=search,
-            )
-        )
+        return Response(fhir.practitioner_role_search(**self.role_parts(), search=search))
 
 
 class PractitionerRoleReadView(FhirView):
@@ -104,13 +112,7 @@ class PractitionerRoleReadView(FhirView):
     action_roles = {"get": THERAPIST_SPA_ADMIN}
 
     def get(self, request, pk):
-        return self.found(
-            fhir.practitioner_role_read(
-                employments=self.scoped(Employment.objects.all(), "employments"),
-                certifications=self.scoped(Certification.objects.all(), "certifications"),
-                pk=pk,
-            )
-        )
+        return self.found(fhir.practitioner_role_read(**self.role_parts(), pk=pk))
 
 
 class OrganizationSearchView(FhirView):
@@ -120,13 +122,7 @@ class OrganizationSearchView(FhirView):
 
     def get(self, request):
         search = _parse_search(request, "Organization")
-        return Response(
-            fhir.organization_search(
-                spas=self.scoped(Spa.objects.all(), "spas"),
-                schools=self.scoped(School.objects.all(), "schools"),
-                search=search,
-            )
-        )
+        return Response(fhir.organization_search(**self.organization_parts(), search=search))
 
 
 class OrganizationReadView(FhirView):
@@ -135,13 +131,7 @@ class OrganizationReadView(FhirView):
     action_roles = {"get": ALL_ROLES}
 
     def get(self, request, pk):
-        return self.found(
-            fhir.organization_read(
-                spas=self.scoped(Spa.objects.all(), "spas"),
-                schools=self.scoped(School.objects.all(), "schools"),
-                pk=pk,
-            )
-        )
+        return self.found(fhir.organization_read(**self.organization_parts(), pk=pk))
 
 
 @csrf_exempt

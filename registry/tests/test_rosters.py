@@ -109,22 +109,13 @@ def test_differences_are_applied_through_the_licence_services_and_audited(board)
 
 def _book(w, therapist) -> Booking:
     from registry.services.bookings import booking_create, slot_validate
-    from registry.services.intakes import intake_record
+    from registry.tests.factories import IntakeFactory
 
-    intake = intake_record(
-        actor=None,
-        spa=w.spa,
-        client_ref="C-1",
-        condition_codes=["M51.16"],
-        screening={"ces-bladder-bowel": False, "recent-trauma": False},
-        pain_score=3,
-    )
+    intake = IntakeFactory(spa=w.spa, conditions=[w.disc], client_ref="C-1")
     slot = slot_validate(
         spa=w.spa, intake=intake, start=w.start, duration_minutes=60, focus_region="lumbar", focus_minutes=20
     )
-    outcome = booking_create(actor=None, therapist=therapist, slot=slot)
-    assert outcome.booking is not None, outcome.result.reasons
-    return outcome.booking
+    return booking_create(actor=None, therapist=therapist, slot=slot).booking
 
 
 def test_a_suspension_moves_future_bookings_to_needs_reassignment(world):

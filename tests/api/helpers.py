@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+from api.fhir import ISSUE_TYPES
 from registry.choices import Role
 
 # Views written before the pattern (RolePermission, tenancy, RegistryAutoSchema) existed, to
@@ -38,16 +39,6 @@ def assert_problem(response, status: int | None = None, type_: str | None = None
 
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
-# OperationOutcome issue type for each error status the FHIR endpoints answer (api.fhir).
-FHIR_ISSUE_TYPES = {
-    400: "invalid",
-    401: "login",
-    403: "forbidden",
-    404: "not-found",
-    405: "not-supported",
-    406: "not-supported",
-    429: "throttled",
-}
 
 
 def assert_operation_outcome(response, status: int | None = None) -> dict:
@@ -62,7 +53,7 @@ def assert_operation_outcome(response, status: int | None = None) -> dict:
     assert body["issue"], body
     for issue in body["issue"]:
         assert issue["severity"] == "error", body
-        assert issue["code"] == FHIR_ISSUE_TYPES.get(response.status_code), (response.status_code, body)
+        assert issue["code"] == ISSUE_TYPES.get(response.status_code), (response.status_code, body)
         assert issue["diagnostics"], body
     if status is not None:
         assert response.status_code == status, body

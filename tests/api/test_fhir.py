@@ -305,6 +305,8 @@ def test_count_pages_through_every_match_once(world, many, as_role):
     assert {link["relation"] for link in last["link"]} == {"self", "first", "previous", "last"}
     assert "entry" not in fhir_get(admin, "/fhir/Practitioner?_count=0").json()  # only the total
     assert len(fhir_get(admin, "/fhir/Practitioner?_count=100000").json()["entry"]) == 14  # at most 200
+    assert len(fhir_get(admin, "/fhir/Practitioner?_count=" + "9" * 5000).json()["entry"]) == 14
+    assert "entry" not in fhir_get(admin, "/fhir/Practitioner?_offset=1000000000").json()
 
 
 @pytest.mark.parametrize(
@@ -350,7 +352,18 @@ def test_organization_search_pages_across_spas_and_schools(world, as_role):
 
 @pytest.mark.parametrize(
     "query",
-    ["_count=-1", "_count=2.5", "_offset=x", "name:fuzzy=ana", "identifier:text=x", "name=a%00b"],
+    [
+        "_count=-1",
+        "_count=2.5",
+        "_count=٣",  # a digit, not an ASCII one
+        "_offset=x",
+        "_offset=1000000001",
+        "_offset=" + "9" * 5000,
+        "name:fuzzy=ana",
+        "identifier:text=x",
+        "name=a%00b",
+        "%00=1",
+    ],
 )
 def test_bad_search_values_are_a_400_operation_outcome(world, as_role, query):
     response = fhir_get(as_role(Role.REGISTRY_ADMIN), f"/fhir/Practitioner?{query}")
