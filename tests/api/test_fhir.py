@@ -30,6 +30,12 @@ FHIR = "application/fhir+json"
 STATUS_URL = "http://127.0.0.1:8000/fhir/StructureDefinition/qualification-status"
 
 
+@pytest.fixture(autouse=True)
+def _base_url(settings):
+    """Identifier systems, extensions and links are under REGISTRY_BASE_URL."""
+    settings.REGISTRY_BASE_URL = "http://127.0.0.1:8000"
+
+
 def validated(response) -> dict:
     """The body, checked: FHIR JSON whose resource (and each resource in a Bundle) the R5
     model of its type accepts."""
@@ -88,11 +94,10 @@ def qualifications_by_code(practitioner: dict) -> dict[str, list[dict]]:
 
 
 @pytest.fixture
-def demo(db, settings):
+def demo(db):
     """``load_catalog`` and ``load_demo``, then the demo school revokes Ana's certification in
     low back with radiculopathy (so the demo holds a revoked certification) and Beth gets an
     old, expired second licence. Returns the demo users' clients by username."""
-    settings.REGISTRY_BASE_URL = "http://127.0.0.1:8000"
     call_command("load_catalog", verbosity=0)
     call_command("load_demo", stdout=io.StringIO())
     ana = Therapist.objects.get(name="Ana Silva")
