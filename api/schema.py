@@ -29,7 +29,7 @@ from rest_framework.permissions import SAFE_METHODS
 
 from api.permissions import ANONYMOUS, RolePermission, allowed_roles, view_action
 from api.serializers.common import ProblemSerializer, ValidationProblemSerializer
-from api.serializers.fields import EnumField
+from api.serializers.fields import EnumField, OptionalEmailField
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -158,4 +158,22 @@ class EnumFieldExtension(OpenApiSerializerFieldExtension):
             "type": "string",
             "enum": list(choices.values),
             "description": "\n".join(f"* `{value}` - {label}" for value, label in choices.choices),
+        }
+
+
+class OptionalEmailFieldExtension(OpenApiSerializerFieldExtension):
+    """``OptionalEmailField``: answered as an address or ``null``; written as an address,
+    ``null`` or ``""`` (none)."""
+
+    target_class = OptionalEmailField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema: dict[str, Any] = {"type": "string", "nullable": True}
+        if direction == "response":
+            return {**schema, "format": "email"}
+        return {
+            **schema,
+            "anyOf": [{"format": "email", "maxLength": 254}, {"maxLength": 0}],
+            "description": "An e-mail address; `null` or an empty string for none.",
         }

@@ -109,6 +109,30 @@ class CallerSpaField(UUIDField):
         return spa
 
 
+class OptionalEmailField(serializers.EmailField):
+    """An e-mail address that may be absent. Stored as ``""`` (Django's convention for text),
+    answered as ``null``, so what a client reads always matches the schema's ``format: email``
+    (an empty string is not an e-mail address). Written as an address, ``null`` or ``""``
+    (both: none). JSON strings only (not numbers)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 254)  # the models' EmailField
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)
+        return "" if value is None else value
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) and not html.is_html_input(getattr(self.root, "initial_data", None)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class EnumField(serializers.ChoiceField):
     """A choice of a ``TextChoices`` class, documented as one named enum component (named
     after the class: ``BodyRegion``, ``CertificationStatus``) wherever it appears, so fields

@@ -25,6 +25,7 @@ from api.serializers.fields import (
     EnumField,
     FlatInputSerializer,
     IntegerField,
+    OptionalEmailField,
     TenantPrimaryKeyRelatedField,
     UUIDField,
 )
@@ -73,7 +74,7 @@ class SpaSerializer(serializers.ModelSerializer):
     }
 
     timezone = CharField(max_length=64)
-    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    contact_email = OptionalEmailField(default="")
 
     class Meta:
         model = Spa

@@ -17,6 +17,7 @@ from api.serializers.fields import (
     CharField,
     EnumField,
     IntegerField,
+    OptionalEmailField,
     SlugRelatedField,
     TenantPrimaryKeyRelatedField,
 )
@@ -43,7 +44,7 @@ class TherapistWriteSerializer(serializers.Serializer):
     """A therapist (``PATCH``: either field, to correct it)."""
 
     name = CharField(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = OptionalEmailField()
 
 
 class ScopeQuerySerializer(serializers.Serializer):
@@ -100,7 +101,7 @@ class LicenseChangeSerializer(serializers.Serializer):
 class SchoolCreateSerializer(serializers.Serializer):
     name = CharField(max_length=200)
     jurisdiction = CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
-    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    contact_email = OptionalEmailField(default="")
 
 
 class AuthorizationCreateSerializer(serializers.Serializer):

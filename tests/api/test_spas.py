@@ -22,7 +22,7 @@ def test_an_admin_creates_a_spa(client_for):
     created = response.json()
     assert set(created) == SPA_KEYS
     assert created["timezone"] == "America/Los_Angeles"
-    assert created["contact_email"] == ""
+    assert created["contact_email"] is None  # none given: null, never "" (not an e-mail address)
     assert AuditEvent.objects.filter(action="spa.create", object_id=created["id"]).exists()
     assert admin.get(f"/api/v1/spas/{created['id']}/").json() == created
 
