@@ -199,10 +199,15 @@ class LicenseAdmin(RegistryAdmin):
 
     def get_fields(self, request: HttpRequest, obj: License | None = None) -> list[str]:
         fields = ["therapist", "jurisdiction", "number", "status", "valid_from", "expires_on"]
-        return [*fields, "reason"] if obj else fields
+        return [*fields, "verified_at", "verified_source", "reason"] if obj else fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: License | None = None) -> tuple[str, ...]:
-        return ("therapist", "jurisdiction", "number", "valid_from") if obj else ()
+        # Verification is recorded by licence rosters only (registry.services.rosters).
+        return (
+            ("therapist", "jurisdiction", "number", "valid_from", "verified_at", "verified_source")
+            if obj
+            else ()
+        )
 
     def save_model(self, request: HttpRequest, obj: License, form: forms.Form, change: bool) -> None:
         data = form.cleaned_data

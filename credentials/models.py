@@ -32,7 +32,9 @@ class Therapist(models.Model):
 class License(models.Model):
     """A licence to practise in one jurisdiction (ISO 3166-2). It counts on a day when its
     status is active and the day lies in ``[valid_from, expires_on]`` (inclusive dates, read in
-    the spa's timezone)."""
+    the spa's timezone). ``verified_at`` and ``verified_source``: when and against what the
+    registry last checked it at the primary source (a licensing board's roster); never
+    verified while empty."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="licenses")
@@ -41,6 +43,8 @@ class License(models.Model):
     status = models.CharField(max_length=12, choices=LicenseStatus.choices)
     valid_from = models.DateField()
     expires_on = models.DateField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_source = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["jurisdiction", "number"]
@@ -59,6 +63,12 @@ class License(models.Model):
                 condition=Q(status__in=LicenseStatus.values),
                 name="license_status_valid",
                 violation_error_message="Unknown licence status.",
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_at__isnull=True, verified_source="")
+                | (Q(verified_at__isnull=False) & ~Q(verified_source="")),
+                name="license_verification_has_source",
+                violation_error_message="A licence verification needs its time and its source.",
             ),
         ]
 

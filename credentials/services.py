@@ -301,6 +301,28 @@ def license_change(
     return LicenseChange(license=current, less_permissive=less_permissive)
 
 
+@transaction.atomic
+def license_verify(*, actor: User | None, license: License, source: str, at: dt.datetime) -> License:
+    """Record that the licence was checked at the primary source (a licensing board's roster)
+    at ``at``: its status and expiry there are the registry's now (change them first, through
+    ``license_change``). Names the source; audited."""
+    source = _text("verified_source", source, max_length=200, label="verification source")
+    at = _aware("verified_at", at)
+    current = License.objects.select_for_update().get(pk=license.pk)
+    before = {"verified_at": current.verified_at, "verified_source": current.verified_source}
+    current.verified_at = at
+    current.verified_source = source
+    current.save(update_fields=["verified_at", "verified_source"])
+    audit_record(
+        actor=actor,
+        action="license.verified",
+        obj=current,
+        before=before,
+        after={"verified_at": at, "verified_source": source},
+    )
+    return current
+
+
 # --- schools and instructors ----------------------------------------------------------------
 
 

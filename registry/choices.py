@@ -23,3 +23,19 @@ class DecisionKind(models.TextChoices):
     BOOKING = "booking", "Booking attempt"
     RECHECK = "recheck", "Re-check after a change"
     REASSIGNMENT = "reassignment", "Reassignment"
+
+
+class RosterFinding(models.TextChoices):
+    """What a licence roster found besides refused rows (``ImportJob.findings``)."""
+
+    LICENSE_CHANGED = "LICENSE_CHANGED", "Status or expiry set to the roster's"
+    NAME_MISMATCH = "NAME_MISMATCH", "The roster's name is not the therapist's: review"
+    NOT_ON_ROSTER = "NOT_ON_ROSTER", "A registry licence the roster does not list"
+
+
+class ImportKind(models.TextChoices):
+    """What an import holds (``ImportJob.kind``)."""
+
+    THERAPISTS = "therapists", "Therapists"
+    CERTIFICATIONS = "certifications", "Certifications"
+    LICENSE_ROSTER = "license-roster", "Licence roster"

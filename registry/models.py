@@ -12,7 +12,7 @@ from django.db.models import Func, Q
 from credentials.models import School, Therapist
 from protocols.choices import BodyRegion
 from protocols.models import Condition
-from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind, Role
+from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind, ImportKind, Role
 
 
 class Spa(models.Model):
@@ -365,12 +365,12 @@ class ExpiryReminder(models.Model):
 
 
 class ImportJob(models.Model):
-    """A CSV batch (therapists, or certifications of one school) processed row by row through
-    the same services as the API; its report names every refused row and why."""
+    """A batch (therapists, certifications of one school, or a licensing board's roster of one
+    jurisdiction) processed row by row through the same services as the API; its report names
+    every refused row and why. A roster's ``findings`` name what it changed, the names that
+    did not match (for review) and the registry's licences it did not list."""
 
-    class Kind(models.TextChoices):
-        THERAPISTS = "therapists", "Therapists"
-        CERTIFICATIONS = "certifications", "Certifications"
+    Kind = ImportKind
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -381,12 +381,15 @@ class ImportJob(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    jurisdiction = models.CharField(max_length=10, blank=True, help_text="A roster's jurisdiction.")
+    source = models.CharField(max_length=200, blank=True, help_text="The file's name, as uploaded.")
     content = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     rows = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     refused = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=list)
+    findings = models.JSONField(default=list)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -396,6 +399,23 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ImportKind.values),
+                name="import_kind_valid",
+                violation_error_message="Unknown import kind.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="license-roster") | ~Q(jurisdiction=""),
+                name="import_roster_has_jurisdiction",
+                violation_error_message="A licence roster is of one jurisdiction.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="certifications") | Q(school__isnull=False),
+                name="import_certifications_have_school",
+                violation_error_message="Certifications are imported for one school.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"import {self.kind} {self.status}"

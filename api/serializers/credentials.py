@@ -46,13 +46,24 @@ class TherapistSerializer(serializers.ModelSerializer):
 
 
 class LicenseSerializer(serializers.ModelSerializer):
-    """A licence to practise in one jurisdiction; dates inclusive."""
+    """A licence to practise in one jurisdiction; dates inclusive. ``verified_at`` and
+    ``verified_source``: when and against which licensing board's roster the registry last
+    checked it (null and empty: never)."""
 
     status = EnumField(LicenseStatus, read_only=True)
 
     class Meta:
         model = License
-        fields = ["id", "jurisdiction", "number", "status", "valid_from", "expires_on"]
+        fields = [
+            "id",
+            "jurisdiction",
+            "number",
+            "status",
+            "valid_from",
+            "expires_on",
+            "verified_at",
+            "verified_source",
+        ]
         read_only_fields = fields
 
 

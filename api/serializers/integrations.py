@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers.fields import BooleanField, CharField, TenantPrimaryKeyRelatedField
+from api.serializers.fields import BooleanField, CharField, EnumField, TenantPrimaryKeyRelatedField
 from credentials.models import School
+from registry.choices import ImportKind, RosterFinding
 from registry.models import ImportJob, Spa, WebhookSubscription
 from registry.services.webhooks import EVENT_TYPES
 
@@ -65,13 +66,24 @@ class WebhookUpdateSerializer(serializers.Serializer):
 
 
 class ImportCreateSerializer(serializers.Serializer):
-    """Input of ``POST /imports/`` (multipart): ``therapists`` (registry admin) or
-    ``certifications`` (school staff for their school; a registry admin names ``school``)."""
+    """Input of ``POST /imports/`` (multipart): ``therapists`` (registry admin),
+    ``certifications`` (school staff for their school; a registry admin names ``school``), or
+    ``license-roster`` (registry admin, naming the roster's ``jurisdiction``)."""
 
-    kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
-    file = serializers.FileField(help_text="CSV, UTF-8, with the columns of its kind (API.md).")
+    kind = EnumField(ImportKind)
+    file = serializers.FileField(
+        help_text="UTF-8, with the columns of its kind (docs/interoperability.md, API.md): CSV; "
+        "a licence roster also as JSON (an array of objects)."
+    )
     school = serializers.PrimaryKeyRelatedField(
         queryset=School.objects.all(), required=False, allow_null=True
+    )
+    jurisdiction = CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10,
+        help_text="A licence roster's jurisdiction (ISO 3166-2, e.g. `US-CA`); required for "
+        "`license-roster`, ignored otherwise.",
     )
 
 
@@ -89,12 +101,36 @@ class ImportRowSerializer(serializers.Serializer):
     )
 
 
+class ImportFindingSerializer(serializers.Serializer):
+    """What a licence roster found besides refused rows."""
+
+    row = serializers.IntegerField(
+        allow_null=True, help_text="The roster's row (CSV line, or JSON entry from 1); null: not listed."
+    )
+    license = serializers.UUIDField(help_text="The registry's licence.")
+    number = serializers.CharField()
+    code = EnumField(
+        RosterFinding,
+        help_text="`NAME_MISMATCH`: for review; the licence is not marked verified, and a change "
+        "that would permit more (reactivated, a later expiry) is held.",
+    )
+    message = serializers.CharField()
+    bookings_needing_reassignment = serializers.IntegerField(
+        required=False,
+        help_text="`LICENSE_CHANGED`: the future bookings the change moved to needs-reassignment.",
+    )
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
-    """An import's progress and report: every refused row and why."""
+    """An import's progress and report: every refused row and why; for a licence roster, also
+    its findings."""
 
     report = ImportRowSerializer(many=True, read_only=True)
+    findings = ImportFindingSerializer(
+        many=True, read_only=True, help_text="A licence roster's findings (empty for other kinds)."
+    )
 
     class Meta:
         model = ImportJob
-        fields = ["status", "rows", "accepted", "refused", "report"]
+        fields = ["status", "rows", "accepted", "refused", "report", "findings"]
         read_only_fields = fields

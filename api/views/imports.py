@@ -1,5 +1,5 @@
-"""Bulk imports from CSV: queued, then processed row by row by a Celery task through the same
-services as the API; the report names every refused row and why."""
+"""Bulk imports (CSV; a licence roster also JSON): queued, then processed row by row by a Celery
+task through the same services as the API; the report names every refused row and why."""
 
 from __future__ import annotations
 
@@ -34,9 +34,13 @@ class ImportViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
         request={"multipart/form-data": ImportCreateSerializer}, responses={202: ImportAcceptedSerializer}
     )
     def create(self, request):
-        """Queue a CSV import: ``therapists`` (registry admin) or ``certifications`` (school
-        staff for their school; a registry admin names ``school``). Answers 202 at once; follow
-        ``GET /imports/{id}/`` for the report. A file over the body limit: 413."""
+        """Queue an import: ``therapists`` (registry admin), ``certifications`` (school staff
+        for their school; a registry admin names ``school``), or ``license-roster`` (registry
+        admin: a licensing board's roster of one ``jurisdiction``, CSV or JSON, compared with
+        the registry's licences there — see docs/interoperability.md). Answers 202 at once;
+        follow ``GET /imports/{id}/`` for the report. A file that cannot be processed as a
+        whole (wrong columns; a roster with a number listed twice, or of a jurisdiction the
+        registry holds no licence in) is a 400 and changes nothing; one over the body limit: 413."""
         serializer = ImportCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -49,6 +53,8 @@ class ImportViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
             )
         kind, school = data["kind"], data.get("school")
         membership = membership_of(request.user)
+        if kind == ImportJob.Kind.LICENSE_ROSTER and membership.role != Role.REGISTRY_ADMIN:
+            raise exceptions.PermissionDenied("Only registry staff import licence rosters.")
         if membership.role == Role.SCHOOL_STAFF:
             if kind != ImportJob.Kind.CERTIFICATIONS:
                 raise exceptions.PermissionDenied("School staff import certifications of their own school.")
@@ -62,6 +68,13 @@ class ImportViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
         except UnicodeDecodeError:
             raise exceptions.ValidationError({"file": ["The file is not UTF-8 text."]}) from None
         with transaction.atomic():
-            job = import_create(actor=request.user, kind=kind, content=content, school=school)
+            job = import_create(
+                actor=request.user,
+                kind=kind,
+                content=content,
+                school=school,
+                jurisdiction=data.get("jurisdiction", ""),
+                source=upload.name or "",
+            )
             transaction.on_commit(lambda: run_import.delay(str(job.pk)))
         return Response(ImportAcceptedSerializer(job).data, status=status.HTTP_202_ACCEPTED)

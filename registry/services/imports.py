@@ -1,5 +1,8 @@
-"""Bulk imports from CSV, row by row through the same services as the API: a refused row
-writes nothing, and the report names every refused row (its line in the file) and why."""
+"""Bulk imports, row by row through the same services as the API: a refused row writes
+nothing, and the report names every refused row (its line in the file) and why. Therapists and
+certifications come as CSV; a licence roster as CSV or JSON (``registry.services.rosters``),
+whose ``findings`` also name what it changed, the names to review and the licences it did not
+list."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from credentials.models import Instructor, School, Therapist
 from protocols.choices import ModuleKind
 from protocols.models import Protocol
 from registry.models import ImportJob
+from registry.services import rosters
 from registry.services.credentials import certification_issue
 
 THERAPIST_COLUMNS = (
@@ -45,9 +49,16 @@ CERTIFICATION_COLUMNS = (
     "harm_avoidance_hours",
     "harm_avoidance_passed",
 )
-COLUMNS = {ImportJob.Kind.THERAPISTS: THERAPIST_COLUMNS, ImportJob.Kind.CERTIFICATIONS: CERTIFICATION_COLUMNS}
+COLUMNS = {
+    ImportJob.Kind.THERAPISTS: THERAPIST_COLUMNS,
+    ImportJob.Kind.CERTIFICATIONS: CERTIFICATION_COLUMNS,
+    ImportJob.Kind.LICENSE_ROSTER: rosters.ROSTER_COLUMNS,
+}
 MAX_ROWS = 100_000
 CHUNK = 500  # rows per transaction (each row in its own savepoint)
+
+
+Findings = list[dict[str, Any]]
 
 
 class RowRefused(Exception):
@@ -76,12 +87,29 @@ def _rows(content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]
     return header, numbered()
 
 
-def import_create(*, actor: User | None, kind: str, content: str, school: School | None = None) -> ImportJob:
+def import_create(
+    *,
+    actor: User | None,
+    kind: str,
+    content: str,
+    school: School | None = None,
+    jurisdiction: str = "",
+    source: str = "",
+) -> ImportJob:
     """Queue an import after checking what can be checked at once: the kind, the columns,
-    the size, and (certifications) the school."""
+    the size, (certifications) the school, and (a licence roster) the whole roster — see
+    ``rosters.roster_check``. Nothing is queued, and nothing changes, when a check fails."""
     errors: dict[str, list[str]] = {}
-    if kind not in COLUMNS:
-        errors["kind"] = ['Choose "therapists" or "certifications".']
+    if "\x00" in content:
+        raise DomainError(
+            "The file is not text.",
+            errors={"file": ["The file holds NUL characters: it is not a text file."]},
+        )
+    if kind == ImportJob.Kind.LICENSE_ROSTER:
+        jurisdiction = rosters.roster_check(content=content, jurisdiction=jurisdiction)
+        school = None
+    elif kind not in COLUMNS:
+        errors["kind"] = [f"Choose one of {', '.join(COLUMNS)}."]
     elif kind == ImportJob.Kind.CERTIFICATIONS and school is None:
         errors["school"] = ["Certifications are imported for one school."]
     else:
@@ -96,6 +124,8 @@ def import_create(*, actor: User | None, kind: str, content: str, school: School
     return ImportJob.objects.create(
         kind=kind,
         school=school,
+        jurisdiction=jurisdiction if kind == ImportJob.Kind.LICENSE_ROSTER else "",
+        source=source.strip()[:200],
         content=content,
         created_by=actor if actor is not None and actor.pk else None,
     )
@@ -109,7 +139,7 @@ def _date(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> dt.d
         return None
 
 
-def _therapist_row(actor: User | None, row: dict[str, str], job: ImportJob) -> None:
+def _therapist_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
     errors: dict[str, list[str]] = {}
     valid_from = _date(row, "valid_from", errors)
     expires_on = _date(row, "expires_on", errors)
@@ -161,7 +191,7 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _certification_row(actor: User | None, row: dict[str, str], job: ImportJob) -> None:
+def _certification_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
     errors: dict[str, list[str]] = {}
     therapist = instructor = None
     if (therapist_id := _uuid(row["therapist"])) is None:
@@ -198,10 +228,41 @@ def _certification_row(actor: User | None, row: dict[str, str], job: ImportJob) 
         raise RowRefused([reason.as_dict() for reason in outcome.reasons])
 
 
-ROW_HANDLERS: dict[str, Callable[[User | None, dict[str, str], ImportJob], None]] = {
+def _roster_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> Findings:
+    try:
+        return rosters.roster_row(actor, line, row, job)
+    except rosters.RosterRowRefused as refusal:
+        raise RowRefused(refusal.reasons) from None
+
+
+RowHandler = Callable[[User | None, int, dict[str, str], ImportJob], Findings | None]
+ROW_HANDLERS: dict[str, RowHandler] = {
     ImportJob.Kind.THERAPISTS: _therapist_row,
     ImportJob.Kind.CERTIFICATIONS: _certification_row,
+    ImportJob.Kind.LICENSE_ROSTER: _roster_row,
 }
+# What a kind reports once every row is done (a roster: the licences it did not list).
+FINISHERS: dict[str, Callable[[ImportJob], Findings]] = {
+    ImportJob.Kind.LICENSE_ROSTER: rosters.roster_unlisted,
+}
+
+
+def _csv_rows(content: str) -> Iterator[tuple[int, dict[str, str]]]:
+    return _rows(content)[1]
+
+
+READERS: dict[str, Callable[[str], Iterator[tuple[int, dict[str, str]]]]] = {
+    ImportJob.Kind.THERAPISTS: _csv_rows,
+    ImportJob.Kind.CERTIFICATIONS: _csv_rows,
+    ImportJob.Kind.LICENSE_ROSTER: rosters.roster_rows,
+}
+
+
+def import_row_count(*, kind: str, content: str) -> int:
+    """How many rows the import has (for a progress bar)."""
+    if kind == ImportJob.Kind.LICENSE_ROSTER:
+        return rosters.roster_row_count(content)
+    return max(0, content.count("\n") - 1)
 
 
 def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) -> ImportJob:
@@ -214,16 +275,21 @@ def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) ->
     handler = ROW_HANDLERS[job.kind]
     actor = job.created_by
     report: list[dict[str, Any]] = []
+    findings: Findings = []
     rows = accepted = 0
-    _, numbered = _rows(job.content)
+    numbered = READERS[job.kind](job.content)
     try:
         chunk: list[tuple[int, dict[str, str]]] = []
         for item in numbered:
             chunk.append(item)
             if len(chunk) == CHUNK:
-                rows, accepted = _run_chunk(chunk, handler, actor, job, report, rows, accepted, progress)
+                rows, accepted = _run_chunk(
+                    chunk, handler, actor, job, report, findings, rows, accepted, progress
+                )
                 chunk = []
-        rows, accepted = _run_chunk(chunk, handler, actor, job, report, rows, accepted, progress)
+        rows, accepted = _run_chunk(chunk, handler, actor, job, report, findings, rows, accepted, progress)
+        if job.kind in FINISHERS:
+            findings.extend(FINISHERS[job.kind](job))
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
@@ -232,6 +298,7 @@ def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) ->
             accepted=accepted,
             refused=len(report),
             report=report,
+            findings=findings,
             finished_at=timezone.now(),
         )
         raise
@@ -241,19 +308,21 @@ def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) ->
         accepted=accepted,
         refused=len(report),
         report=report,
+        findings=findings,
         finished_at=timezone.now(),
     )
     job.refresh_from_db()
     return job
 
 
-def _run_chunk(chunk, handler, actor, job, report, rows, accepted, progress):
+def _run_chunk(chunk, handler, actor, job, report, findings, rows, accepted, progress):
     with transaction.atomic():
         for line, row in chunk:
             rows += 1
             try:
                 with transaction.atomic():
-                    handler(actor, row, job)
+                    found = handler(actor, line, row, job)
+                findings.extend(found or [])
                 accepted += 1
             except RowRefused as refusal:
                 report.append({"row": line, "reasons": refusal.reasons})

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+from api.fhir import ISSUE_TYPES
 from registry.choices import Role
 
 # Views written before the pattern (RolePermission, tenancy, RegistryAutoSchema) existed, to
@@ -37,9 +38,32 @@ def assert_problem(response, status: int | None = None, type_: str | None = None
     return body
 
 
+FHIR_CONTENT_TYPE = "application/fhir+json"
+
+
+def assert_operation_outcome(response, status: int | None = None) -> dict:
+    """The response is a FHIR OperationOutcome (``application/fhir+json``, valid R5) whose
+    issues are errors of the type the status calls for; returns its body."""
+    from fhir.resources.operationoutcome import OperationOutcome
+
+    assert response["Content-Type"] == FHIR_CONTENT_TYPE, (response.status_code, response["Content-Type"])
+    OperationOutcome.model_validate_json(response.content)
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    assert body["issue"], body
+    for issue in body["issue"]:
+        assert issue["severity"] == "error", body
+        assert issue["code"] == ISSUE_TYPES.get(response.status_code), (response.status_code, body)
+        assert issue["diagnostics"], body
+    if status is not None:
+        assert response.status_code == status, body
+    return body
+
+
 class ProblemCheckingClient(APIClient):
     """An ``APIClient`` that asserts every answer of 400 or more is a problem (content type
-    ``application/problem+json``, a ``type`` from the list, ``status`` matching)."""
+    ``application/problem+json``, a ``type`` from the list, ``status`` matching) — under
+    ``/fhir/``, an OperationOutcome."""
 
     check_problems = True
     user = None
@@ -47,7 +71,10 @@ class ProblemCheckingClient(APIClient):
     def request(self, **kwargs):
         response = super().request(**kwargs)
         if self.check_problems and response.status_code >= 400:
-            assert_problem(response)
+            if kwargs.get("PATH_INFO", "").startswith("/fhir/"):
+                assert_operation_outcome(response)
+            else:
+                assert_problem(response)
         return response
 
 

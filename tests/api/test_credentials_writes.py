@@ -125,7 +125,13 @@ def test_an_admin_records_a_licence(world, admin):
     body = _json(
         admin.post(f"/api/v1/therapists/{world.therapist_a.pk}/licenses/", LICENCE, format="json"), 201
     )
-    assert body == {**LICENCE, "id": body["id"], "status": "active"}
+    assert body == {
+        **LICENCE,
+        "id": body["id"],
+        "status": "active",
+        "verified_at": None,
+        "verified_source": "",
+    }
     listed = admin.get(f"/api/v1/therapists/{world.therapist_a.pk}/licenses/").json()
     assert body["id"] in {row["id"] for row in listed["results"]}
 

@@ -1,6 +1,6 @@
 """Tenants are isolated (invariant 6), checked route by route from the URL configuration.
 
-Every ``/api/v1/`` route and method the resolver knows is a case, called by every role (bound
+Every ``/api/v1/`` and ``/fhir/`` route and method the resolver knows is a case, called by every role (bound
 to the A side of ``tenants``) on the A side's object and on the B side's (another spa, school
 and therapist). A route without an entry in ``ROUTES`` fails: adding one means saying here who
 may call it. For every call by someone other than a registry admin:
@@ -73,6 +73,18 @@ def _obj(path: str, family: str, attr: str = "pk") -> Build:
         return f"/api/v1/{path.format(getattr(getattr(t, f'{family}_{side}'), attr))}"
 
     build.names_object = True  # the B side's object on its own URL: 404
+    return build
+
+
+def _fhir(path: str, family: str | None = None, *, query: bool = False) -> Build:
+    """A FHIR path; ``{}`` is the side's object (``<family>_<side>``): on its own URL (a read:
+    the B side's is not found), or in the query (a search: the B side's matches nothing)."""
+
+    def build(t, side):
+        value = getattr(t, f"{family}_{side}").pk if family else ""
+        return f"/fhir/{path.format(value)}"
+
+    build.names_object = family is not None and not query
     return build
 
 
@@ -361,6 +373,23 @@ ROUTES: dict[tuple[str, str], Route] = {
         _v1("imports/"), body=_csv, own=(401, 403, 403, 202, 202), fmt="multipart"
     ),
     ("import-detail", "get"): Route(_obj("imports/{}/", "import"), own=(401, 403, 403, 200, 200)),
+    # --- FHIR R5, read-only: the same roles and scopes; errors are OperationOutcomes ----------------
+    ("fhir-metadata", "get"): Route(_fhir("metadata"), own=EVERYONE_READS, public=True),
+    ("fhir-practitioner-search", "get"): Route(_fhir("Practitioner"), own=(401, 200, 200, 200, 200)),
+    ("fhir-practitioner-read", "get"): Route(
+        _fhir("Practitioner/{}", "therapist"), own=(401, 200, 200, 200, 200)
+    ),
+    ("fhir-practitionerrole-search", "get"): Route(
+        _fhir("PractitionerRole?practitioner=Practitioner/{}", "therapist", query=True),
+        own=(401, 200, 200, 403, 200),
+    ),
+    ("fhir-practitionerrole-read", "get"): Route(
+        _fhir("PractitionerRole/{}", "employment"), own=(401, 200, 200, 403, 200)
+    ),
+    ("fhir-organization-search", "get"): Route(_fhir("Organization"), own=(401, 200, 200, 200, 200)),
+    ("fhir-organization-read", "get"): Route(  # a spa (schools are public: tests/api/test_fhir.py)
+        _fhir("Organization/{}", "spa"), own=(401, 200, 200, 404, 200)
+    ),
 }
 
 
@@ -368,14 +397,14 @@ ROUTES: dict[tuple[str, str], Route] = {
 
 
 def _api_views() -> dict[tuple[str, str], type]:
-    """``(url name, method)`` → view class, for every ``/api/v1/`` route."""
+    """``(url name, method)`` → view class, for every ``/api/v1/`` and ``/fhir/`` route."""
 
     def walk(patterns, prefix=""):
         for pattern in patterns:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 yield from walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and route.replace("^", "").startswith("api/v1/"):
+            elif isinstance(pattern, URLPattern) and route.replace("^", "").startswith(("api/v1/", "fhir/")):
                 yield pattern
 
     found = {}
@@ -401,6 +430,7 @@ API_ROUTES = sorted(API_VIEWS)
 def test_the_matrix_sees_every_part_of_the_api():
     names = {name for name, _ in API_ROUTES}
     assert {"booking-list", "intake-detail", "therapist-detail", "eligibility-check", "import-list"} <= names
+    assert {"fhir-metadata", "fhir-practitioner-read", "fhir-practitionerrole-search"} <= names
 
 
 def test_every_route_has_an_entry():
@@ -518,7 +548,9 @@ def test_no_role_reaches_another_tenants_objects(tenants, callers, name, method)
             assert before == after, f"{where} changed the B side"
             if 200 <= response.status_code < 300:
                 text = response.content.decode(errors="replace")
-                sent = str(body)  # what the caller named themselves (a hire names any therapist)
+                # What the caller named themselves (a hire names any therapist; a FHIR search's
+                # Bundle links repeat its query).
+                sent = str(body) + url
                 shown = [mark for mark, value in marks.items() if value in text and value not in sent]
                 assert shown == [], f"{where} showed another tenant's {shown}"
 
@@ -548,6 +580,10 @@ def test_anonymous_reads_are_throttled(tenants, api_client, settings, name):
     assert [api_client.get(url).status_code for _ in range(2)] == [200, 200]
     response = api_client.get(url)
     assert response.status_code == 429
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["type"] == "/problems/throttled"
+    if url.startswith("/fhir/"):
+        assert response["Content-Type"] == "application/fhir+json"
+        assert response.json()["issue"][0]["code"] == "throttled"
+    else:
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["type"] == "/problems/throttled"
     assert int(response["Retry-After"]) >= 1

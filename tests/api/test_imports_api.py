@@ -40,7 +40,8 @@ def test_an_admin_imports_therapists_and_reads_the_report(world, as_role, django
     assert set(accepted) == {"id", "status"}
     assert accepted["status"] == "queued"
     report = admin.get(f"/api/v1/imports/{accepted['id']}/").json()
-    assert set(report) == {"status", "rows", "accepted", "refused", "report"}
+    assert set(report) == {"status", "rows", "accepted", "refused", "report", "findings"}
+    assert report["findings"] == []  # a licence roster's only
     assert (report["status"], report["rows"], report["accepted"], report["refused"]) == ("done", 2, 1, 1)
     [refused] = report["report"]
     assert refused["row"] == 3

@@ -77,7 +77,16 @@ def test_licences_of_a_therapist(world, as_role):
     body = response.json()
     assert body["count"] == 2
     first = body["results"][0]
-    assert set(first) == {"id", "jurisdiction", "number", "status", "valid_from", "expires_on"}
+    assert set(first) == {
+        "id",
+        "jurisdiction",
+        "number",
+        "status",
+        "valid_from",
+        "expires_on",
+        "verified_at",  # primary-source verification by a roster (docs/interoperability.md)
+        "verified_source",
+    }
     assert first == {
         "id": str(world.license_a.pk),
         "jurisdiction": "US-CA",
@@ -85,6 +94,8 @@ def test_licences_of_a_therapist(world, as_role):
         "status": "active",
         "valid_from": "2020-01-01",
         "expires_on": "2035-12-31",
+        "verified_at": None,  # never checked against a board's roster
+        "verified_source": "",
     }
     assert body["results"][1]["status"] == "suspended"
 
