@@ -369,6 +369,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         _obj("webhooks/{}/", "webhook"), body=lambda t, s: {"active": False}, own=(401, 403, 200, 404, 200)
     ),
     ("webhook-detail", "delete"): Route(_obj("webhooks/{}/", "webhook"), own=(401, 403, 204, 404, 204)),
+    ("import-list", "get"): Route(_v1("imports/"), own=(401, 403, 403, 200, 200)),
     ("import-list", "post"): Route(
         _v1("imports/"), body=_csv, own=(401, 403, 403, 202, 202), fmt="multipart"
     ),
