@@ -92,11 +92,11 @@ class LicenseAdmin(credentials_admin.LicenseAdmin):
 
 
 class SchoolAuthorizationAdmin(credentials_admin.SchoolAuthorizationAdmin):
-    withdraw_authorization = staticmethod(credential_use_cases.school_authorization_withdraw)
+    withdraw_one = staticmethod(credential_use_cases.school_authorization_withdraw)
 
 
 class ClinicalExperienceAdmin(credentials_admin.ClinicalExperienceAdmin):
-    withdraw_experience = staticmethod(credential_use_cases.clinical_experience_withdraw)
+    withdraw_one = staticmethod(credential_use_cases.clinical_experience_withdraw)
 
 
 for _model, _admin_class in (

@@ -243,7 +243,7 @@ class AuthorizationViewSet(WriteMixin, RegistryViewSet):
         result = credential_use_cases.school_authorization_withdraw(
             actor=request.user, authorization=self.get_object(), **self.validated(ReasonInputSerializer)
         )
-        return self.represented(SchoolAuthorizationSerializer, result.authorization)
+        return self.represented(SchoolAuthorizationSerializer, result.withdrawn)
 
 
 class InstructorViewSet(WriteMixin, ReadOnlyViewSet):
@@ -322,7 +322,7 @@ class ClinicalExperienceViewSet(WriteMixin, RegistryViewSet):
         result = credential_use_cases.clinical_experience_withdraw(
             actor=request.user, experience=self.get_object(), **self.validated(ReasonInputSerializer)
         )
-        return self.represented(ClinicalExperienceSerializer, result.experience)
+        return self.represented(ClinicalExperienceSerializer, result.withdrawn)
 
 
 class CertificationViewSet(WriteMixin, NowContextMixin, ReadOnlyViewSet):
