@@ -38,10 +38,10 @@ from registry.models import Intake, Spa
 
 __all__ = [
     "Scope",
+    "credential_facts_for_spa",
     "eligibility_case",
     "eligibility_case_at_spa",
     "eligibility_check_facts",
-    "credential_facts_for_spa",
     "eligibility_facts_for_spa",
     "eligibility_facts_for_therapist",
     "therapist_scope",

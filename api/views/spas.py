@@ -8,6 +8,7 @@ ending one re-checks the therapist's future bookings there (invariant 5).
 from __future__ import annotations
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -15,8 +16,10 @@ from rest_framework.response import Response
 
 from api.filters import BooleanFilter
 from api.permissions import ADMIN, SPA_AND_ADMIN, THERAPIST_SPA_ADMIN
+from api.serializers.coverage import CoverageQuerySerializer, SpaCoverageSerializer
 from api.serializers.registry import EmploymentSerializer, SpaSerializer
 from api.views.base import ReadOnlyViewSet
+from registry.coverage.selectors import spa_coverage
 from registry.models import Employment, Spa
 from registry.services.rechecks import employment_end, employment_start, spa_create
 
@@ -27,7 +30,12 @@ class SpaViewSet(ReadOnlyViewSet):
     queryset = Spa.objects.order_by("name", "id")
     serializer_class = SpaSerializer
     tenant_resource = "spas"
-    action_roles = {"list": THERAPIST_SPA_ADMIN, "retrieve": THERAPIST_SPA_ADMIN, "create": ADMIN}
+    action_roles = {
+        "list": THERAPIST_SPA_ADMIN,
+        "retrieve": THERAPIST_SPA_ADMIN,
+        "create": ADMIN,
+        "coverage": SPA_AND_ADMIN,
+    }
 
     @extend_schema(request=SpaSerializer, responses={201: SpaSerializer})
     def create(self, request):
@@ -44,6 +52,28 @@ class SpaViewSet(ReadOnlyViewSet):
             contact_email=data.get("contact_email", ""),
         )
         return Response(SpaSerializer(spa).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[CoverageQuerySerializer], responses=SpaCoverageSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def coverage(self, request, pk=None):
+        """What the spa could not safely offer (spa staff of the spa, registry admins): per
+        condition seen at intake from ``from`` to ``to`` (the spa's local days, inclusive;
+        default the last 90 days), the intakes, those that got an allowed therapist at a
+        booking attempt, those refused for scope (``PROTOCOL_NOT_CERTIFIED``) or a focus limit
+        (``FOCUS_EXCEEDS_PROTOCOL_LIMIT``), and the protocols that would have covered them;
+        and how many of its therapists may treat each condition group now and in 30, 60 and
+        90 days as certifications and licences expire. Counts of clients only, never a client
+        reference; a count from 1 to 4 is `null` (suppressed). See docs/coverage.md."""
+        spa = self.get_object()
+        query = CoverageQuerySerializer(data=request.query_params, context={"spa": spa})
+        query.is_valid(raise_exception=True)
+        report = spa_coverage(
+            spa=spa,
+            first_day=query.validated_data["from"],
+            last_day=query.validated_data["to"],
+            now=timezone.now(),
+        )
+        return Response(SpaCoverageSerializer(report).data)
 
 
 class EmploymentFilter(django_filters.FilterSet):

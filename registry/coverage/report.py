@@ -105,10 +105,12 @@ class CatalogCondition:
 
 
 def group_label(requirements: Sequence[Sequence[str]], names: Mapping[str, str]) -> str:
-    """"Low back with radiculopathy", "A or B", "A and B"; no requirement: none needed."""
+    """ "Low back with radiculopathy", "A or B", "A and B"; no requirement: none needed."""
     if not requirements:
         return "No protocol needed (licence only)"
-    parts = [" or ".join(names.get(slug, slug) for slug in group) or "(no protocol)" for group in requirements]
+    parts = [
+        " or ".join(names.get(slug, slug) for slug in group) or "(no protocol)" for group in requirements
+    ]
     return " and ".join(f"({p})" if " or " in p and len(parts) > 1 else p for p in parts)
 
 

@@ -242,7 +242,13 @@ def school_demand(*, school: School, now: dt.datetime) -> SchoolDemand:
     since = now - dt.timedelta(days=DEMAND_DAYS)
     rows = _rows(
         _DEMAND_SQL,
-        {**_PARAMS, "school": str(school.pk), "jurisdiction": school.jurisdiction, "since": since, "now": now},
+        {
+            **_PARAMS,
+            "school": str(school.pk),
+            "jurisdiction": school.jurisdiction,
+            "since": since,
+            "now": now,
+        },
     )
     return SchoolDemand(
         school_id=str(school.pk),
