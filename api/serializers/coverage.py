@@ -6,13 +6,9 @@ count field is a nullable integer, and ``suppressed_below`` says the threshold.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from rest_framework import serializers
 
-from api.tenancy import spa_today
-from registry.coverage.report import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, SUPPRESS_BELOW
-from registry.coverage.selectors import window_instants
+from registry.coverage.report import SUPPRESS_BELOW
 
 SUPPRESSED_HELP = f"A count of clients; `null` when suppressed (1 to {SUPPRESS_BELOW - 1})."
 
@@ -33,20 +29,6 @@ class CoverageQuerySerializer(serializers.Serializer):
                 required=False, help_text="Last day (inclusive, the spa's timezone); default today."
             ),
         }
-
-    def validate(self, attrs):
-        spa = self.context["spa"]
-        last = attrs.get("to") or spa_today(spa)
-        try:
-            first = attrs.get("from") or last - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
-            window_instants(first, last, spa.timezone)
-        except (OverflowError, ValueError):
-            raise serializers.ValidationError({"to": ["The date is out of range."]}) from None
-        if first > last:
-            raise serializers.ValidationError({"from": ["`from` must not be after `to`."]})
-        if (last - first).days + 1 > MAX_WINDOW_DAYS:
-            raise serializers.ValidationError({"from": [f"The window is at most {MAX_WINDOW_DAYS} days."]})
-        return {"from": first, "to": last}
 
 
 class ProtocolNeedSerializer(serializers.Serializer):

@@ -18,8 +18,9 @@ from api.filters import BooleanFilter
 from api.permissions import ADMIN, SPA_AND_ADMIN, THERAPIST_SPA_ADMIN
 from api.serializers.coverage import CoverageQuerySerializer, SpaCoverageSerializer
 from api.serializers.registry import EmploymentSerializer, SpaSerializer
+from api.tenancy import spa_today
 from api.views.base import ReadOnlyViewSet
-from registry.coverage.selectors import spa_coverage
+from registry.coverage.selectors import coverage_window, spa_coverage
 from registry.models import Employment, Spa
 from registry.services.rechecks import employment_end, employment_start, spa_create
 
@@ -65,14 +66,15 @@ class SpaViewSet(ReadOnlyViewSet):
         90 days as certifications and licences expire. Counts of clients only, never a client
         reference; a count from 1 to 4 is `null` (suppressed). See docs/coverage.md."""
         spa = self.get_object()
-        query = CoverageQuerySerializer(data=request.query_params, context={"spa": spa})
+        query = CoverageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        report = spa_coverage(
+        first_day, last_day = coverage_window(
             spa=spa,
-            first_day=query.validated_data["from"],
-            last_day=query.validated_data["to"],
-            now=timezone.now(),
+            first_day=query.validated_data.get("from"),
+            last_day=query.validated_data.get("to"),
+            today=spa_today(spa),
         )
+        report = spa_coverage(spa=spa, first_day=first_day, last_day=last_day, now=timezone.now())
         return Response(SpaCoverageSerializer(report).data)
 
 

@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
+from core.errors import DomainError
 from credentials.models import School
 from registry.choices import DecisionKind
 from registry.coverage.report import (
+    DEFAULT_WINDOW_DAYS,
     DEMAND_DAYS,
     FORECAST_DAYS,
+    MAX_WINDOW_DAYS,
     CatalogCondition,
     ConditionCoverage,
     ProtocolDemand,
@@ -37,7 +40,7 @@ from registry.eligibility import ReasonCode
 from registry.models import Spa
 from registry.selectors import credential_facts_for_spa
 
-__all__ = ["school_demand", "spa_coverage", "window_instants"]
+__all__ = ["coverage_window", "school_demand", "spa_coverage", "window_instants"]
 
 _ATTEMPTS = (DecisionKind.BOOKING.value, DecisionKind.REASSIGNMENT.value)
 _PARAMS = {
@@ -54,6 +57,29 @@ def window_instants(first_day: dt.date, last_day: dt.date, tz_name: str) -> tupl
     start = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
     end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def coverage_window(
+    *, spa: Spa, first_day: dt.date | None, last_day: dt.date | None, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The report's window: ``last_day`` defaults to ``today`` (the spa's), ``first_day`` to
+    ``DEFAULT_WINDOW_DAYS`` days ending there; at most ``MAX_WINDOW_DAYS`` days, in order.
+    Raises ``DomainError`` (by field: ``from``, ``to``) otherwise."""
+    last = last_day or today
+    try:
+        first = first_day or last - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+        window_instants(first, last, spa.timezone)
+    except (OverflowError, ValueError):
+        raise DomainError(
+            "The window is out of range.", errors={"to": ["The date is out of range."]}
+        ) from None
+    if first > last:
+        raise DomainError("The window is empty.", errors={"from": ["`from` must not be after `to`."]})
+    if (last - first).days + 1 > MAX_WINDOW_DAYS:
+        raise DomainError(
+            "The window is too long.", errors={"from": [f"The window is at most {MAX_WINDOW_DAYS} days."]}
+        )
+    return first, last
 
 
 # --- spa coverage --------------------------------------------------------------------------------
