@@ -90,6 +90,18 @@ class Chart:
     def empty(self) -> bool:
         return not self.rows
 
+    @property
+    def label_x(self) -> float:
+        return self.plot_left - 8
+
+    @property
+    def tick_y(self) -> float:
+        return self.plot_bottom + 15
+
+    @property
+    def legend_y(self) -> float:
+        return 12
+
 
 def _nice_top(largest: int) -> tuple[int, int]:
     """An axis end at or above ``largest`` and its tick step: 1, 2 or 5 times a power of ten,
