@@ -194,7 +194,9 @@ def spa_coverage_csv(request: HttpRequest, table: str) -> HttpResponse:
     form, report = _spa_report(request)
     if report is None:
         problems = " ".join(m for messages in form.errors.values() for m in messages)
-        return HttpResponse(f"Invalid window: {problems}", status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            f"Invalid window: {problems}", status=400, content_type="text/plain; charset=utf-8"
+        )
     tables = {t.csv_name: t for t in spa_tables(report)}
     if table not in tables:
         raise Http404("No such table.")
