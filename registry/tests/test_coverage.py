@@ -302,7 +302,8 @@ def test_forecast_counts_the_therapists_who_may_treat_each_condition_group_as_cr
     assert got == expected
     assert any(counts[0] > counts[-1] for counts in got.values())  # something lapses
     wellness = next(g for g in report.forecast if "WELLNESS" in g.conditions)
-    assert wellness.requirements == () and wellness.label.startswith("No protocol")
+    assert wellness.requirements == ()
+    assert wellness.label.startswith("No protocol")
     lumbar = next(g for g in report.forecast if "M51.16" in g.conditions)
     assert {"M51.17", "M54.16"} <= set(lumbar.conditions)  # the same requirements, one group
 
@@ -371,7 +372,8 @@ def test_school_demand_names_no_spa_therapist_or_client(generated, school):
         assert spa.name not in text
     for therapists in generated.staff.values():
         for therapist in therapists:
-            assert str(therapist.pk) not in text and therapist.name not in text
+            assert str(therapist.pk) not in text
+            assert therapist.name not in text
     assert "CLIENT-" not in text
 
 
