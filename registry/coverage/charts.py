@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 from registry.coverage.report import SUPPRESS_BELOW
 
-WIDTH = 720
-LABEL_WIDTH = 150
+WIDTH = 760
+LABEL_WIDTH = 210
 VALUE_ROOM = 44  # right of the longest bar, for its label
 BAR_HEIGHT = 14
 BAR_GAP = 3
 ROW_GAP = 14
-TOP = 34  # the legend
+TOP = 34  # the legend's first line
+LEGEND_LINE = 18
+CHAR_WIDTH = 7.4  # of a 13px system font, roughly: for laying out the legend
 AXIS_ROOM = 22
 
 
@@ -70,6 +72,8 @@ class LegendItem:
     series: Series
     x: float
     text_x: float
+    y: float  # the key's top; the text's middle is 6 below
+    text_y: float
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,6 @@ class Chart:
     def tick_y(self) -> float:
         return self.plot_bottom + 15
 
-    @property
-    def legend_y(self) -> float:
-        return 12
-
 
 def _nice_top(largest: int) -> tuple[int, int]:
     """An axis end at or above ``largest`` and its tick step: 1, 2 or 5 times a power of ten,
@@ -124,6 +124,15 @@ def bar_chart(
 ) -> Chart:
     """A chart of ``rows`` (key, label, one value per series; ``None``: suppressed, drawn as
     an outline ``suppressed_extent`` long and labelled ``suppressed_text``)."""
+    legend, x, line = [], float(LABEL_WIDTH), 0
+    for s in series:
+        room = 26 + CHAR_WIDTH * len(s.name)
+        if x + room > WIDTH and x > LABEL_WIDTH:
+            x, line = float(LABEL_WIDTH), line + 1
+        y = 3 + line * LEGEND_LINE
+        legend.append(LegendItem(series=s, x=x, text_x=x + 16, y=y, text_y=y + 6))
+        x += room
+    top_room = TOP + line * LEGEND_LINE
     largest = max((v for _k, _l, values in rows for v in values if v is not None), default=0)
     top, step = _nice_top(largest)
     plot_left = LABEL_WIDTH
@@ -131,7 +140,7 @@ def bar_chart(
     unit = plot_width / top
     group_height = len(series) * BAR_HEIGHT + (len(series) - 1) * BAR_GAP
     laid = []
-    y = TOP
+    y = top_room
     for key, label, values in rows:
         bars = []
         for index, (s, value) in enumerate(zip(series, values, strict=True)):
@@ -156,17 +165,13 @@ def bar_chart(
         y += group_height + ROW_GAP
     plot_bottom = y - ROW_GAP + 6
     ticks = tuple(Tick(x=round(plot_left + v * unit, 2), text=str(v)) for v in range(0, top + 1, step))
-    legend, x = [], float(plot_left)
-    for s in series:
-        legend.append(LegendItem(series=s, x=x, text_x=x + 16))
-        x += 24 + 7.2 * len(s.name)
     return Chart(
         id=chart_id,
         title=title,
         width=WIDTH,
         height=plot_bottom + AXIS_ROOM,
         plot_left=plot_left,
-        plot_top=TOP - 6,
+        plot_top=top_room - 6,
         plot_bottom=plot_bottom,
         rows=tuple(laid),
         ticks=ticks,

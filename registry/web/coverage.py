@@ -130,7 +130,7 @@ def spa_tables(report: SpaCoverage) -> tuple[Table, Table]:
     return conditions, forecast
 
 
-def _short(label: str, room: int = 22) -> str:
+def _short(label: str, room: int = 27) -> str:
     return label if len(label) <= room else label[: room - 1].rstrip() + "…"
 
 
