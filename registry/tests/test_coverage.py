@@ -456,19 +456,10 @@ def bulk_bookings(spa, therapists, conditions, count, now):
             )
         if n % 10 == 1:
             refusals.append({"code": FOCUS, "message": "x", "protocols": ["low-back-radiculopathy"]})
+        attempt = {"made_at": intake.recorded_at, "kind": DecisionKind.BOOKING, "spa": spa, "case": {}}
+        attempt.update(therapist=therapist, intake=intake)
         if refusals:
-            decisions.append(
-                Decision(
-                    made_at=intake.recorded_at,
-                    kind=DecisionKind.BOOKING,
-                    spa=spa,
-                    therapist=therapist,
-                    intake=intake,
-                    case={},
-                    allowed=False,
-                    reasons=refusals,
-                )
-            )
+            decisions.append(Decision(**attempt, allowed=False, reasons=refusals))
         booking = Booking(
             spa=spa,
             therapist=therapist,
@@ -478,19 +469,7 @@ def bulk_bookings(spa, therapists, conditions, count, now):
             status=BookingStatus.COMPLETED,
         )
         bookings.append(booking)
-        decisions.append(
-            Decision(
-                made_at=intake.recorded_at,
-                kind=DecisionKind.BOOKING,
-                spa=spa,
-                therapist=therapist,
-                intake=intake,
-                booking=booking,
-                case={},
-                allowed=True,
-                reasons=[],
-            )
-        )
+        decisions.append(Decision(**attempt, booking=booking, allowed=True, reasons=[]))
     Booking.objects.bulk_create(bookings)
     Decision.objects.bulk_create(decisions)
     return len(bookings)
