@@ -488,11 +488,15 @@ def coverage_step() -> None:
     import coverage
 
     runs = []
+    load = os.getloadavg()[0]
     for scale in ("coverage_1k", "large"):
         log(f"coverage reads on {SCALES[scale]['db']}")
         runs.append(last_json(run([PY, "bench/coverage.py"], env=_django.bench_env(SCALES[scale]["db"]))))
     (OUT / "coverage.json").write_text(json.dumps(runs, indent=2))
-    when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    when = (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (1-minute load average {load:.1f} before it, on "
+        f"{os.cpu_count()} CPUs shared with the other engineers' runs)"
+    )
     coverage.write_section(ROOT / "bench" / "results.md", coverage.markdown(runs, when))
 
 
