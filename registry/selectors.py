@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import Prefetch
@@ -40,6 +40,7 @@ from registry.models import Intake, Spa
 
 __all__ = [
     "Scope",
+    "credential_facts_for_spa",
     "eligibility_case",
     "eligibility_case_at_spa",
     "eligibility_check_facts",
@@ -83,6 +84,21 @@ def eligibility_facts_for_spa(
                        AND (e.ended_on IS NULL OR e.ended_on >= %(first_day)s))""",
         {"spa": str(spa_id), "first_day": first_day, "last_day": last_day},
         window,
+    )
+
+
+def credential_facts_for_spa(*, spa_id: Any, first_day: date, last_day: date) -> list[TherapistFacts]:
+    """The employments, licences and certifications (no bookings) of every therapist with an
+    employment at the spa overlapping the days ``first_day`` to ``last_day`` (inclusive), ordered
+    by name: what the coverage forecast reads. One query (one more the first time after the
+    catalog changed)."""
+    never = datetime(2000, 1, 1, tzinfo=UTC)  # an empty booking window: no booking is read
+    return _facts_where(
+        """t.id IN (SELECT e.therapist_id FROM registry_employment e
+                     WHERE e.spa_id = %(spa)s::uuid AND e.started_on <= %(last_day)s
+                       AND (e.ended_on IS NULL OR e.ended_on >= %(first_day)s))""",
+        {"spa": str(spa_id), "first_day": first_day, "last_day": last_day},
+        (never, never),
     )
 
 

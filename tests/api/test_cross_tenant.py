@@ -227,6 +227,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         own=(401, 403, 403, 403, 200),
         public=True,
     ),
+    ("school-demand", "get"): Route(_obj("schools/{}/demand/", "school"), own=(401, 403, 403, 200, 200)),
     ("instructor-list", "get"): Route(_v1("instructors/"), own=EVERYONE_READS, public=True),
     ("instructor-list", "post"): Route(
         _v1("instructors/"),
@@ -299,6 +300,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("spa-detail", "patch"): Route(
         _obj("spas/{}/", "spa"), body=lambda t, s: {"name": f"Renamed spa {s}"}, own=(401, 403, 403, 403, 200)
     ),
+    ("spa-coverage", "get"): Route(_obj("spas/{}/coverage/", "spa"), own=(401, 403, 200, 403, 200)),
     ("employment-list", "get"): Route(_v1("employments/"), own=(401, 200, 200, 403, 200)),
     ("employment-list", "post"): Route(  # hiring the other side's therapist: allowed by id
         _v1("employments/"),

@@ -130,6 +130,11 @@ MATRIX = [
     ("get", "/api/v1/spas/", None, (401, 200, 200, 403, 200)),
     ("get", "/api/v1/spas/{spa_a}/", None, (401, 200, 200, 403, 200)),
     ("get", "/api/v1/spas/{spa_b}/", None, (401, 404, 404, 403, 200)),
+    # coverage reports: the spa's staff; the school's staff (another tenant's: 404); admins
+    ("get", "/api/v1/spas/{spa_a}/coverage/", None, (401, 403, 200, 403, 200)),
+    ("get", "/api/v1/spas/{spa_b}/coverage/", None, (401, 403, 404, 403, 200)),
+    ("get", "/api/v1/schools/{school_a}/demand/", None, (401, 403, 403, 200, 200)),
+    ("get", "/api/v1/schools/{school_b}/demand/", None, (401, 403, 403, 404, 200)),
     ("get", "/api/v1/employments/", None, (401, 200, 200, 403, 200)),
     ("get", "/api/v1/intakes/", None, (401, 200, 200, 403, 403)),
     ("get", "/api/v1/bookings/", None, (401, 200, 200, 403, 403)),
