@@ -29,13 +29,14 @@ from django.db import IntegrityError, transaction
 from core.errors import DomainError
 from core.models import User
 from core.services import audit_record
-from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
-from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+from protocols.choices import BodyRegion, ModuleKind, ScreeningAction, SignSeverity
+from protocols.models import Condition, Module, OutcomeSign, Protocol, RequirementGroup, ScreeningQuestion
 from protocols.selectors import (
     condition_as_dict,
     condition_focus_limits,
     condition_list,
     focus_limits,
+    outcome_sign_as_dict,
     protocol_as_dict,
     protocol_list,
     screening_question_as_dict,
@@ -743,3 +744,54 @@ def screening_question_update(
     return ScreeningQuestionUpdateResult(
         question=locked, tightened=screening_question_tightened(before, after), changed=changed
     )
+
+
+# --- signs asked after a session -----------------------------------------------------------
+
+
+@transaction.atomic
+def outcome_sign_create(
+    *,
+    actor: User | None,
+    code: str,
+    label: str,
+    severity: str,
+    instruction: str,
+    source: str,
+    position: int | None = None,
+    reason: str = "",
+) -> OutcomeSign:
+    """A sign asked after every session: how much it matters (``mild``, ``moderate``,
+    ``serious``), the client's instruction in plain words, and the source of the rule. Its code
+    is a stable lowercase slug. Without ``position`` it is asked last."""
+    errors = _Errors("sign")
+    code = errors.text("code", code, max_length=OutcomeSign._meta.get_field("code").max_length)
+    if code and not QUESTION_CODE_RE.match(code):
+        errors.add("code", f"'{code}' is not a stable code: lowercase letters and digits joined by hyphens.")
+    elif code and OutcomeSign.objects.filter(code=code).exists():
+        errors.add("code", f"A sign with code '{code}' already exists.")
+    fields: dict[str, Any] = {
+        "code": code,
+        "label": errors.text("label", label, max_length=OutcomeSign._meta.get_field("label").max_length),
+        "severity": errors.choice("severity", severity, SignSeverity.values, "severity"),
+        "instruction": errors.text("instruction", instruction),
+        "source": errors.text("source", source),
+    }
+    if position is None:
+        last = OutcomeSign.objects.order_by("-position").values_list("position", flat=True).first()
+        fields["position"] = 0 if last is None else last + 1
+    else:
+        fields["position"] = errors.integer("position", position, minimum=0)
+    errors.raise_if_any()
+    try:
+        with transaction.atomic():
+            sign = OutcomeSign.objects.create(**fields)
+    except IntegrityError as exc:
+        raise DomainError(
+            f"A sign with code '{code}' already exists.",
+            errors={"code": [f"A sign with code '{code}' already exists."]},
+        ) from exc
+    audit_record(
+        actor=actor, action="outcome_sign.create", obj=sign, after=outcome_sign_as_dict(sign), reason=reason
+    )
+    return sign

@@ -23,3 +23,20 @@ class DecisionKind(models.TextChoices):
     BOOKING = "booking", "Booking attempt"
     RECHECK = "recheck", "Re-check after a change"
     REASSIGNMENT = "reassignment", "Reassignment"
+
+
+class OutcomeSeverity(models.TextChoices):
+    """A session outcome's worst sign (``none``: no sign reported)."""
+
+    NONE = "none", "No sign"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SERIOUS = "serious", "Serious"
+
+
+class AdverseEventKind(models.TextChoices):
+    """How an adverse event came to be: raised by an outcome's moderate or serious signs, or
+    reported later (by the spa, the therapist or a registry admin, with a narrative)."""
+
+    OUTCOME = "outcome", "Raised by the session's outcome"
+    REPORT = "report", "Reported later"
