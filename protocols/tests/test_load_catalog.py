@@ -32,7 +32,15 @@ def load() -> str:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Protocol, Module, Condition, RequirementGroup, ScreeningQuestion, OutcomeSign, AuditEvent)
+        for model in (
+            Protocol,
+            Module,
+            Condition,
+            RequirementGroup,
+            ScreeningQuestion,
+            OutcomeSign,
+            AuditEvent,
+        )
     }
 
 
