@@ -23,6 +23,12 @@ urlpatterns = [
     path("front-desk/bookings/<uuid:pk>/", frontdesk.booking_detail, name="booking"),
     path("front-desk/bookings/<uuid:pk>/reassign/", frontdesk.booking_reassign_view, name="booking-reassign"),
     path("front-desk/bookings/<uuid:pk>/cancel/", frontdesk.booking_cancel_view, name="booking-cancel"),
+    path("front-desk/bookings/<uuid:pk>/outcome/", frontdesk.booking_outcome_view, name="booking-outcome"),
+    path(
+        "front-desk/bookings/<uuid:pk>/adverse-events/",
+        frontdesk.booking_adverse_event_view,
+        name="booking-adverse-event",
+    ),
     # the school office (school staff: their own school)
     path("school/", school.home, name="school-home"),
     path("school/instructors/", school.instructors, name="school-instructors"),
@@ -35,6 +41,7 @@ urlpatterns = [
         name="school-certification-revoke",
     ),
     path("school/reviews/", school.reviews, name="school-reviews"),
+    path("school/safety/", school.safety, name="school-safety"),
     path("school/imports/", school.imports, name="school-imports"),
     path("school/imports/<uuid:pk>/", school.import_detail, name="school-import"),
     # the therapist's own page
