@@ -13,8 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from protocols import catalog_data
-from registry.choices import BookingStatus
+from registry.choices import BookingStatus, Role
 from registry.models import AdverseEvent, Booking, SessionOutcome
+from registry.services.accounts import user_create
 from registry.services.bookings import booking_complete, booking_create, slot_validate
 from registry.services.outcomes import adverse_event_report, session_outcome_record
 from tests.web.conftest import PASSWORD, record_intake
@@ -30,7 +31,9 @@ def signed_in(username: str) -> Client:
     return client
 
 
-def past_session(world, *, therapist=None, hours_ago: float = 1.5, client_ref="C-2001", complete=False) -> Booking:
+def past_session(
+    world, *, therapist=None, hours_ago: float = 1.5, client_ref="C-2001", complete=False
+) -> Booking:
     intake = record_intake(world, client_ref=client_ref)
     slot = slot_validate(
         spa=world.spa,
@@ -136,7 +139,10 @@ def test_another_spas_booking_pages_answer_404(world):
     other = signed_in("other-desk")
     assert other.get(f"/front-desk/bookings/{booking.pk}/").status_code == 404
     assert other.post(f"/front-desk/bookings/{booking.pk}/outcome/", outcome_post()).status_code == 404
-    assert other.post(f"/front-desk/bookings/{booking.pk}/adverse-events/", {"signs": SIGNS[:1]}).status_code == 404
+    assert (
+        other.post(f"/front-desk/bookings/{booking.pk}/adverse-events/", {"signs": SIGNS[:1]}).status_code
+        == 404
+    )
     assert not SessionOutcome.objects.exists()
 
 
@@ -155,10 +161,20 @@ def test_the_therapist_page_and_the_school_office_show_the_safety_record(world):
     assert "My safety record" in ana
     assert "Low back with radiculopathy" in ana
     assert "C-2001" not in ana[ana.index("My safety record") :]  # no client identifier
-    world.ana_certification.school.refresh_from_db()
-    school_office = signed_in("school-office")
     # the world's school issued neither certificate: nothing to show
-    assert "No session" in text_of(school_office.get("/school/safety/"))
+    assert "No session completed yet" in text_of(signed_in("school-office").get("/school/safety/"))
+    # the school that issued Ana's sees her record
+    user_create(
+        actor=None,
+        username="issuing-office",
+        password=PASSWORD,
+        role=Role.SCHOOL_STAFF,
+        school=world.ana_certification.school,
+    )
+    issuing = text_of(signed_in("issuing-office").get("/school/safety/"))
+    assert '<th scope="rowgroup" rowspan="2">Ana Silva</th>' in issuing
+    assert "1 (100%)" in issuing  # pain worse in the one outcome recorded
+    assert "C-2001" not in issuing
 
 
 def test_registry_staff_see_serious_events_first_in_the_review_queue(world):
@@ -167,7 +183,9 @@ def test_registry_staff_see_serious_events_first_in_the_review_queue(world):
     # Cara's certificate is flagged first (the oldest flag), for an instructor's withdrawn
     # experience; Ana's after a serious adverse event
     certifications_flag_for_review(
-        actor=world.admin, certifications=[world.cara_certification], reason="Instructor's experience withdrawn"
+        actor=world.admin,
+        certifications=[world.cara_certification],
+        reason="Instructor's experience withdrawn",
     )
     _serious_session(world, client_ref="C-2002")
     page = text_of(signed_in("registry-admin").get("/registry-admin/reviews/"))
