@@ -122,8 +122,10 @@ def test_the_seed_case_delivers_both_events_to_the_school_and_the_spa(worker, re
     certification.refresh_from_db()
     assert certification.review_required
 
-    # three deliveries: the school's two events and the spa's adverse event
-    assert wait_for(lambda: len(receiver.applied) == 3, timeout=20), worker.log.read_text()[-3000:]
+    # three deliveries: the school's two events and the spa's adverse event (the same event as
+    # the school's: one event, one delivery per subscribed receiver)
+    assert wait_for(lambda: len(receiver.requests) == 3, timeout=20), worker.log.read_text()[-3000:]
+    assert sorted(receiver.applied.values()) == [1, 2]
     delivered = sorted(
         ((body["type"], request) for body, request in zip(receiver.bodies(), receiver.requests, strict=True)),
         key=lambda pair: pair[0],
