@@ -642,6 +642,26 @@ def condition_update(
     return ConditionUpdateResult(condition=fresh, tightened=tightened, changed=changed)
 
 
+def _new_stable_code(
+    errors: _Errors, code: Any, model: type[ScreeningQuestion | OutcomeSign], what: str
+) -> str:
+    """A new row's code: a stable lowercase slug no row of ``model`` has yet."""
+    code = errors.text("code", code, max_length=model._meta.get_field("code").max_length)
+    if code and not QUESTION_CODE_RE.match(code):
+        errors.add("code", f"'{code}' is not a stable code: lowercase letters and digits joined by hyphens.")
+    elif code and model.objects.filter(code=code).exists():
+        errors.add("code", f"A {what} with code '{code}' already exists.")
+    return code
+
+
+def _position_of_new(errors: _Errors, model: type[ScreeningQuestion | OutcomeSign], position: Any) -> int:
+    """The asking position of a new row: as given, or after the last one."""
+    if position is None:
+        last = model.objects.order_by("-position").values_list("position", flat=True).first()
+        return 0 if last is None else last + 1
+    return errors.integer("position", position, minimum=0)
+
+
 # --- screening questions -----------------------------------------------------------------
 
 
@@ -662,11 +682,7 @@ def screening_question_create(
     ``regions``: asked at every intake. Its code is a stable lowercase slug, and it names the
     source of the rule. Without ``position`` it is asked last."""
     errors = _Errors("screening question")
-    code = errors.text("code", code, max_length=ScreeningQuestion._meta.get_field("code").max_length)
-    if code and not QUESTION_CODE_RE.match(code):
-        errors.add("code", f"'{code}' is not a stable code: lowercase letters and digits joined by hyphens.")
-    elif code and ScreeningQuestion.objects.filter(code=code).exists():
-        errors.add("code", f"A screening question with code '{code}' already exists.")
+    code = _new_stable_code(errors, code, ScreeningQuestion, "screening question")
     fields: dict[str, Any] = {
         "code": code,
         "text": errors.text("text", text),
@@ -674,11 +690,7 @@ def screening_question_create(
         "regions": _clean_regions(errors, regions),
         "source": errors.text("source", source),
     }
-    if position is None:
-        last = ScreeningQuestion.objects.order_by("-position").values_list("position", flat=True).first()
-        fields["position"] = 0 if last is None else last + 1
-    else:
-        fields["position"] = errors.integer("position", position, minimum=0)
+    fields["position"] = _position_of_new(errors, ScreeningQuestion, position)
     errors.raise_if_any()
 
     try:
@@ -765,11 +777,7 @@ def outcome_sign_create(
     ``serious``), the client's instruction in plain words, and the source of the rule. Its code
     is a stable lowercase slug. Without ``position`` it is asked last."""
     errors = _Errors("sign")
-    code = errors.text("code", code, max_length=OutcomeSign._meta.get_field("code").max_length)
-    if code and not QUESTION_CODE_RE.match(code):
-        errors.add("code", f"'{code}' is not a stable code: lowercase letters and digits joined by hyphens.")
-    elif code and OutcomeSign.objects.filter(code=code).exists():
-        errors.add("code", f"A sign with code '{code}' already exists.")
+    code = _new_stable_code(errors, code, OutcomeSign, "sign")
     fields: dict[str, Any] = {
         "code": code,
         "label": errors.text("label", label, max_length=OutcomeSign._meta.get_field("label").max_length),
@@ -777,11 +785,7 @@ def outcome_sign_create(
         "instruction": errors.text("instruction", instruction),
         "source": errors.text("source", source),
     }
-    if position is None:
-        last = OutcomeSign.objects.order_by("-position").values_list("position", flat=True).first()
-        fields["position"] = 0 if last is None else last + 1
-    else:
-        fields["position"] = errors.integer("position", position, minimum=0)
+    fields["position"] = _position_of_new(errors, OutcomeSign, position)
     errors.raise_if_any()
     try:
         with transaction.atomic():

@@ -195,9 +195,10 @@ def _lock_therapist(therapist_id: Any) -> None:
     )
 
 
-def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
-    """May this therapist take this slot? The engine on the facts and case as they stand;
-    records nothing (the eligibility check, and every booking attempt before it books)."""
+def _facts_and_case(
+    slot: Slot, therapist_id: Any, *, booking_id: Any = None
+) -> tuple[eligibility.TherapistFacts, eligibility.Case]:
+    """The therapist's facts over the slot and the slot's case, as they stand (two queries)."""
     facts = eligibility_facts_for_therapist(therapist_id=therapist_id, window=(slot.start, slot.end))
     case = eligibility_case(
         intake=slot.intake,
@@ -207,7 +208,13 @@ def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None)
         focus_minutes=slot.focus_minutes,
         booking_id=str(booking_id) if booking_id else None,
     )
-    return eligibility.decide(facts, case)
+    return facts, case
+
+
+def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
+    """May this therapist take this slot? The engine on the facts and case as they stand;
+    records nothing (the eligibility check, and every booking attempt before it books)."""
+    return eligibility.decide(*_facts_and_case(slot, therapist_id, booking_id=booking_id))
 
 
 def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decision:
@@ -310,17 +317,7 @@ def session_certifications_record(*, booking: Booking, now: dt.datetime) -> list
     on the therapist's facts and the case of the session's slot — written once (a second call
     adds nothing) and returned with their protocols. Call inside the completion's transaction.
     Four queries."""
-    facts = eligibility_facts_for_therapist(
-        therapist_id=booking.therapist_id, window=(booking.start, booking.end)
-    )
-    case = eligibility_case(
-        intake=booking.intake,
-        start=booking.start,
-        end=booking.end,
-        focus_region=booking.focus_region,
-        focus_minutes=booking.focus_minutes,
-        booking_id=str(booking.pk),
-    )
+    facts, case = _facts_and_case(slot_of(booking), booking.therapist_id, booking_id=booking.pk)
     relied = [c.id for c in eligibility.certifications_relied_on(facts, case)]
     protocols = {
         str(pk): protocol_id
