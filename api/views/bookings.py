@@ -49,6 +49,7 @@ from api.serializers.registry import (
 from api.tenancy import role_of
 from api.views.base import ReadOnlyViewSet, RegistryAPIView, RegistryViewSet
 from api.views.outcomes import adverse_events_of, outcome_of
+from core.errors import DomainError
 from core.errors import NotFound as DomainNotFound
 from core.services import audit_record
 from protocols.models import Condition
@@ -293,9 +294,15 @@ class BookingViewSet(ReadOnlyViewSet):
         if given is None:
             booking = booking_complete(actor=request.user, booking=booking)
         else:
-            booking, _result = booking_complete_with_outcome(
-                actor=request.user, booking=booking, pain_after=given["pain_after"], signs=given["signs"]
-            )
+            try:
+                booking, _result = booking_complete_with_outcome(
+                    actor=request.user, booking=booking, pain_after=given["pain_after"], signs=given["signs"]
+                )
+            except DomainError as error:
+                if type(error) is not DomainError:  # a conflict or not-found: as it is
+                    raise
+                errors = {f"outcome.{field}": messages for field, messages in error.errors.items()}
+                raise DomainError(error.detail, errors=errors) from error
             outcome = outcome_of(booking)
         return Response(CompletedBookingSerializer(booking, context={"outcome": outcome}).data)
 
