@@ -5,8 +5,8 @@
 ``application/problem+json``:
 
 - 400, 401, 403, 404 and 429, always;
-- 409 (``conflict``) to every unsafe method, 413 (``payload-too-large``) to every operation
-  with a request body;
+- 409 (``conflict``) to every unsafe method, 413 (``payload-too-large``) and 415
+  (``unsupported-media-type``) to every operation with a request body;
 - whatever a handler declares with ``@problems(422)`` (e.g. ``issuance-refused``).
 
 Request bodies are documented as JSON only (API.md), unless a view takes no JSON (imports:
@@ -27,9 +27,10 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import SAFE_METHODS
 
-from api.permissions import ANONYMOUS, RolePermission, allowed_roles, view_action
+from api.permissions import ANONYMOUS, AUTHENTICATED, RolePermission, allowed_roles, view_action
 from api.serializers.common import ProblemSerializer, ValidationProblemSerializer
-from api.serializers.fields import EnumField
+from api.serializers.fields import EnumField, OptionalEmailField, TimezoneField
+from registry.choices import Role
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -43,6 +44,7 @@ _DESCRIPTIONS = {
     404: "`not-found`: no such object, or it belongs to another tenant.",
     409: "`conflict` (the change clashes with the current state) or `booking-refused` (with `reasons`).",
     413: "`payload-too-large`: the request body is over the size limit.",
+    415: "`unsupported-media-type`: the body is not of a media type the operation reads.",
     422: "`issuance-refused` (with `reasons`) or `idempotency-mismatch`.",
     429: "`throttled`: too many requests; retry after `Retry-After` seconds.",
 }
@@ -67,6 +69,14 @@ def _empty_allowed(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return parameters
 
 
+def _merge(schema: dict[str, Any], constraints: dict[str, Any]) -> None:
+    for key, value in constraints.items():
+        if isinstance(value, dict) and isinstance(schema.get(key), dict):
+            _merge(schema[key], value)
+        else:
+            schema[key] = value
+
+
 class RegistryAutoSchema(AutoSchema):
     def _handler(self) -> Callable | None:
         name = getattr(self.view, "action", None) or self.method.lower()
@@ -77,7 +87,7 @@ class RegistryAutoSchema(AutoSchema):
         if self.method not in SAFE_METHODS:
             statuses.add(409)
         if self.method in {"POST", "PUT", "PATCH"} and self.get_request_serializer() is not None:
-            statuses.add(413)
+            statuses.update({413, 415})
         statuses.update(getattr(self._handler(), "_problem_statuses", ()))
         return sorted(statuses)
 
@@ -115,6 +125,13 @@ class RegistryAutoSchema(AutoSchema):
         media_types = super().map_parsers()
         return [media for media in media_types if media == "application/json"] or media_types
 
+    def _insert_field_validators(self, field, schema):
+        """Also the rules a serializer documents in ``schema_constraints`` (by field name) and
+        leaves to its service, which reports every broken rule of a write at once."""
+        super()._insert_field_validators(field, schema)
+        constraints = getattr(getattr(field, "parent", None), "schema_constraints", {})
+        _merge(schema, constraints.get(getattr(field, "field_name", None), {}))
+
     def _get_filter_parameters(self):
         return _empty_allowed(super()._get_filter_parameters())
 
@@ -127,14 +144,38 @@ class RegistryAutoSchema(AutoSchema):
             responses.setdefault(str(status), self._problem_response(status))
         return responses
 
-    def _allows_anonymous(self) -> bool:
+    def _roles(self) -> frozenset[str] | None:
+        """The roles ``action_roles`` lets call this operation (None: not role-checked)."""
         if not any(isinstance(p, RolePermission) for p in self.view.get_permissions()):
-            return False
+            return None
         action = view_action(self.view, self.view.request) or self.method.lower()
         try:
-            return ANONYMOUS in allowed_roles(self.view, action)
+            return allowed_roles(self.view, action)
         except ImproperlyConfigured:  # an undeclared action is reported by the permission tests
-            return False
+            return None
+
+    def _allows_anonymous(self) -> bool:
+        return ANONYMOUS in (self._roles() or ())
+
+    def get_operation(self, *args, **kwargs):
+        """Each operation says who may call it (API.md's roles table): in its description, and
+        as ``x-roles`` for tools; any other role gets 403 (401 when not signed in)."""
+        operation = super().get_operation(*args, **kwargs)
+        allowed = self._roles()
+        if operation is None or allowed is None:
+            return operation
+        names = (
+            sorted(Role.values) if AUTHENTICATED in allowed else sorted(r for r in allowed if r != ANONYMOUS)
+        )
+        if ANONYMOUS in allowed:
+            names = [ANONYMOUS, *names]
+        operation["x-roles"] = names
+        who = ", ".join(f"`{name}`" for name in names)
+        line = f"Who may call it: {who}; any other role gets 403."
+        operation["description"] = (
+            f"{operation['description']}\n\n{line}" if operation.get("description") else line
+        )
+        return operation
 
     def get_auth(self):
         auths = super().get_auth()
@@ -158,4 +199,39 @@ class EnumFieldExtension(OpenApiSerializerFieldExtension):
             "type": "string",
             "enum": list(choices.values),
             "description": "\n".join(f"* `{value}` - {label}" for value, label in choices.choices),
+        }
+
+
+class OptionalEmailFieldExtension(OpenApiSerializerFieldExtension):
+    """``OptionalEmailField``: answered as an address or ``null``; written as an address,
+    ``null`` or ``""`` (none)."""
+
+    target_class = OptionalEmailField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema: dict[str, Any] = {"type": "string", "nullable": True}
+        if direction == "response":
+            return {**schema, "format": "email"}
+        return {
+            **schema,
+            "anyOf": [{"format": "email", "maxLength": 254}, {"maxLength": 0}],
+            "description": "An e-mail address; `null` or an empty string for none.",
+        }
+
+
+class TimezoneFieldExtension(OpenApiSerializerFieldExtension):
+    """``TimezoneField`` → ``$ref: #/components/schemas/Timezone`` (the IANA names, listed once)."""
+
+    target_class = TimezoneField
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return "Timezone"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "enum": list(self.target.choices),
+            "description": "An IANA time zone name, e.g. `America/Los_Angeles`.",
         }

@@ -2,13 +2,14 @@
 that answers unknown /api/ paths with a 404 problem."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import routers
 
 from api.permissions import EVERYONE, RolePermission
 from api.throttling import AnonReadThrottle
 from api.views import accounts, bookings, catalog, credentials, imports, outcomes, spas, webhooks
 from api.views.errors import api_not_found
+from api.views.schema import SchemaView
 
 
 class ApiRootView(routers.APIRootView):
@@ -59,7 +60,7 @@ v1 = [
 
 urlpatterns = [
     path("api/v1/", include(v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     # Session login for the browsable API; sign-in attempts are throttled ("login").
     path("api-auth/login/", accounts.ThrottledLoginView.as_view(), name="api-login"),

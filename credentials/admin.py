@@ -36,6 +36,7 @@ from credentials.models import (
     ModuleCompletion,
     School,
     SchoolAuthorization,
+    StatusList,
     Therapist,
 )
 from credentials.selectors import certification_status_q
@@ -540,3 +541,43 @@ class CertificationAdmin(RegistryAdmin):
             ),
             "{count} certification(s) reviewed and kept.",
         )
+
+
+@admin.register(StatusList)
+class StatusListAdmin(admin.ModelAdmin):
+    """Read-only: the revocation status lists, how full each is and how many bits are set.
+    Bits change only through revocation (``certification_revoke``), never by hand."""
+
+    list_display = ("id", "purpose", "size", "indexes_in_use", "revoked", "full", "updated_at", "signed_list")
+    list_filter = ("purpose", "full")
+    readonly_fields = list_display
+    fields = list_display
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_in_use=Count("certifications"))
+
+    @admin.display(description="indexes in use")
+    def indexes_in_use(self, obj: StatusList) -> int:
+        return getattr(obj, "_in_use", 0)
+
+    @admin.display(description="revoked (bits set)")
+    def revoked(self, obj: StatusList) -> int:
+        return int.from_bytes(bytes(obj.bits), "big").bit_count()
+
+    @admin.display(description="signed list")
+    def signed_list(self, obj: StatusList) -> str:
+        from django.utils.html import format_html
+
+        return format_html('<a href="/api/v1/status-lists/{}/">/api/v1/status-lists/{}/</a>', obj.pk, obj.pk)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

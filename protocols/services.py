@@ -53,6 +53,10 @@ UNSET: Final = _Unset.UNSET
 T = TypeVar("T")
 Maybe = T | Literal[_Unset.UNSET]
 
+# Bounds of a protocol's numbers (also documented in the API schema).
+FOCUS_MINUTES_RANGE = (1, 600)
+VALIDITY_MONTHS_RANGE = (1, 240)
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 QUESTION_CODE_RE = SLUG_RE
 LOCAL_CODE_RE = re.compile(r"^[A-Z][A-Z0-9._-]*$")
@@ -390,8 +394,18 @@ def protocol_create(
         "slug": slug,
         "name": errors.text("name", name, max_length=200),
         "region": errors.choice("region", region, BodyRegion.values, "body region"),
-        "max_focus_minutes": errors.integer("max_focus_minutes", max_focus_minutes, minimum=1, maximum=600),
-        "validity_months": errors.integer("validity_months", validity_months, minimum=1, maximum=240),
+        "max_focus_minutes": errors.integer(
+            "max_focus_minutes",
+            max_focus_minutes,
+            minimum=FOCUS_MINUTES_RANGE[0],
+            maximum=FOCUS_MINUTES_RANGE[1],
+        ),
+        "validity_months": errors.integer(
+            "validity_months",
+            validity_months,
+            minimum=VALIDITY_MONTHS_RANGE[0],
+            maximum=VALIDITY_MONTHS_RANGE[1],
+        ),
         "min_instructor_years": errors.integer("min_instructor_years", min_instructor_years, minimum=0),
         "min_instructor_cases": errors.integer(
             "min_instructor_cases", min_instructor_cases, minimum=0, maximum=2_147_483_647
@@ -454,10 +468,18 @@ def protocol_update(
         wanted["region"] = errors.choice("region", region, BodyRegion.values, "body region")
     if max_focus_minutes is not UNSET:
         wanted["max_focus_minutes"] = errors.integer(
-            "max_focus_minutes", max_focus_minutes, minimum=1, maximum=600
+            "max_focus_minutes",
+            max_focus_minutes,
+            minimum=FOCUS_MINUTES_RANGE[0],
+            maximum=FOCUS_MINUTES_RANGE[1],
         )
     if validity_months is not UNSET:
-        wanted["validity_months"] = errors.integer("validity_months", validity_months, minimum=1, maximum=240)
+        wanted["validity_months"] = errors.integer(
+            "validity_months",
+            validity_months,
+            minimum=VALIDITY_MONTHS_RANGE[0],
+            maximum=VALIDITY_MONTHS_RANGE[1],
+        )
     if min_instructor_years is not UNSET:
         wanted["min_instructor_years"] = errors.integer(
             "min_instructor_years", min_instructor_years, minimum=0

@@ -6,7 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.fields import EnumField
+from api.serializers.fields import EnumField, OptionalEmailField
 from api.tenancy import role_of
 from credentials.choices import CertificationStatus, LicenseStatus
 from credentials.models import (
@@ -31,7 +31,7 @@ class TherapistSerializer(serializers.ModelSerializer):
     name and id only)."""
 
     # Not read-only, so the schema does not mark it required: it is absent for some readers.
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = OptionalEmailField()
 
     class Meta:
         model = Therapist
@@ -57,6 +57,8 @@ class LicenseSerializer(serializers.ModelSerializer):
 
 
 class SchoolSerializer(serializers.ModelSerializer):
+    contact_email = OptionalEmailField(read_only=True)
+
     class Meta:
         model = School
         fields = ["id", "name", "jurisdiction", "contact_email"]

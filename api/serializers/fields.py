@@ -10,13 +10,17 @@ name an unreadable therapist — issuing a certification, hiring — use a plain
 from __future__ import annotations
 
 import copy
+import re
+import zoneinfo
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.utils import html
 
 from api.tenancy import membership_of, scoped
+from credentials.services import JURISDICTION_RE
 from registry.choices import Role
 
 
@@ -107,6 +111,53 @@ class CallerSpaField(UUIDField):
         if spa is None or spa.pk != pk:
             self.fail("does_not_exist", pk_value=data)
         return spa
+
+
+class JurisdictionField(CharField):
+    """An ISO 3166-2 subdivision code (``US-CA``; read in capitals), as the schema's pattern
+    says: not trimmed, so what the pattern refuses is refused."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "ISO 3166-2, e.g. `US-CA`.")
+        # The same pattern in either case, written out (the schema shows a pattern, not flags).
+        pattern = re.compile(JURISDICTION_RE.pattern.replace("A-Z", "A-Za-z"))
+        validator = RegexValidator(pattern, "Give an ISO 3166-2 subdivision code such as US-CA.")
+        super().__init__(max_length=10, trim_whitespace=False, validators=[validator], **kwargs)
+
+
+class TimezoneField(serializers.ChoiceField):
+    """An IANA time zone name (``Europe/Lisbon``), one of those this server knows."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("help_text", "IANA time zone name, e.g. `America/Los_Angeles`.")
+        kwargs.setdefault(
+            "error_messages", {"invalid_choice": 'Unknown timezone "{input}" (use an IANA name).'}
+        )
+        super().__init__(choices=sorted(zoneinfo.available_timezones()), **kwargs)
+
+
+class OptionalEmailField(serializers.EmailField):
+    """An e-mail address that may be absent. Stored as ``""`` (Django's convention for text),
+    answered as ``null``, so what a client reads always matches the schema's ``format: email``
+    (an empty string is not an e-mail address). Written as an address, ``null`` or ``""``
+    (both: none). JSON strings only (not numbers)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 254)  # the models' EmailField
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)
+        return "" if value is None else value
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) and not html.is_html_input(getattr(self.root, "initial_data", None)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def to_representation(self, value):
+        return value or None
 
 
 class EnumField(serializers.ChoiceField):

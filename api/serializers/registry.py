@@ -14,7 +14,6 @@ from __future__ import annotations
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import models
 from django.db.models import Value
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,26 +24,17 @@ from api.serializers.fields import (
     EnumField,
     FlatInputSerializer,
     IntegerField,
+    JurisdictionField,
+    OptionalEmailField,
     TenantPrimaryKeyRelatedField,
+    TimezoneField,
     UUIDField,
 )
+from api.serializers.writes_common import AwareDateTimeField
 from credentials.models import Therapist
 from protocols.choices import BodyRegion, ScreeningAction
 from registry.choices import BookingStatus
 from registry.models import Booking, Decision, Employment, Intake, Spa
-
-NAIVE_TIME = "Give the time with an offset (RFC 3339), e.g. 2026-05-01T10:00:00+02:00."
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """A date-time that must carry its offset: a naive time is refused, not guessed."""
-
-    default_error_messages = {"naive": NAIVE_TIME}
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -72,8 +62,9 @@ class SpaSerializer(serializers.ModelSerializer):
         models.CharField: CharField,
     }
 
-    timezone = CharField(max_length=64)
-    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    jurisdiction = JurisdictionField()
+    timezone = TimezoneField()
+    contact_email = OptionalEmailField(default="")
 
     class Meta:
         model = Spa

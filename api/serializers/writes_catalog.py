@@ -11,12 +11,15 @@ from rest_framework import serializers
 
 from api.serializers.fields import CharField, EnumField, IntegerField
 from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
+from protocols.services import FOCUS_MINUTES_RANGE, VALIDITY_MONTHS_RANGE
 
 
 class ProtocolModuleInputSerializer(serializers.Serializer):
     kind = EnumField(ModuleKind)
     title = CharField(max_length=200)
     min_hours = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
+
+    schema_constraints = {"min_hours": {"minimum": 0, "exclusiveMinimum": True}}
 
 
 class ProtocolUpdateSerializer(serializers.Serializer):
@@ -39,6 +42,15 @@ class ProtocolUpdateSerializer(serializers.Serializer):
     )
     source = CharField(help_text="Where the rule comes from.")
     version = CharField(max_length=40)
+
+    # Checked by protocols.services with every other rule of the write (documented here).
+    schema_constraints = {
+        "max_focus_minutes": {"minimum": FOCUS_MINUTES_RANGE[0], "maximum": FOCUS_MINUTES_RANGE[1]},
+        "validity_months": {"minimum": VALIDITY_MONTHS_RANGE[0], "maximum": VALIDITY_MONTHS_RANGE[1]},
+        "min_instructor_years": {"minimum": 0, "maximum": 32767},
+        "min_instructor_cases": {"minimum": 0, "maximum": 2_147_483_647},
+        "modules": {"minItems": len(ModuleKind), "maxItems": len(ModuleKind)},
+    }
 
 
 class ProtocolCreateSerializer(ProtocolUpdateSerializer):
@@ -69,6 +81,9 @@ class ConditionUpdateSerializer(serializers.Serializer):
         "protocols; `[]`: no protocol needed.",
     )
     source = CharField()
+
+    # Checked by protocols.services (an empty group is refused; `[]` for no groups is fine).
+    schema_constraints = {"requirements": {"items": {"minItems": 1}}}
 
 
 class ConditionCreateSerializer(ConditionUpdateSerializer):

@@ -11,14 +11,14 @@ from rest_framework import serializers
 from api.serializers.fields import CharField
 from api.tenancy import scoped
 
+NAIVE_TIME = "Give the time with an offset (RFC 3339), e.g. 2026-05-01T10:00:00+02:00."
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """An RFC 3339 date-time **with an offset**; a naive time is a 400 (API.md, Conventions),
-    never silently read in the server's timezone."""
+    never silently read in the server's timezone. The one such field of every body and query."""
 
-    default_error_messages = {
-        "naive": "Give the time with its UTC offset (RFC 3339), e.g. 2026-05-01T10:00:00+02:00.",
-    }
+    default_error_messages = {"naive": NAIVE_TIME}
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):

@@ -9,6 +9,8 @@ schools the caller acts for: their own (school staff), any (registry admin)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from rest_framework import serializers
 
@@ -17,6 +19,8 @@ from api.serializers.fields import (
     CharField,
     EnumField,
     IntegerField,
+    JurisdictionField,
+    OptionalEmailField,
     SlugRelatedField,
     TenantPrimaryKeyRelatedField,
 )
@@ -43,7 +47,7 @@ class TherapistWriteSerializer(serializers.Serializer):
     """A therapist (``PATCH``: either field, to correct it)."""
 
     name = CharField(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = OptionalEmailField()
 
 
 class ScopeQuerySerializer(serializers.Serializer):
@@ -70,7 +74,7 @@ class ScopeSerializer(serializers.Serializer):
 
 
 class LicenseCreateSerializer(serializers.Serializer):
-    jurisdiction = CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
+    jurisdiction = JurisdictionField()
     number = CharField(max_length=60)
     status = EnumField(LicenseStatus, required=False, default=LicenseStatus.ACTIVE)
     valid_from = serializers.DateField(help_text="First day (inclusive).")
@@ -99,8 +103,8 @@ class LicenseChangeSerializer(serializers.Serializer):
 
 class SchoolCreateSerializer(serializers.Serializer):
     name = CharField(max_length=200)
-    jurisdiction = CharField(max_length=10, help_text="ISO 3166-2, e.g. `US-CA`.")
-    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    jurisdiction = JurisdictionField()
+    contact_email = OptionalEmailField(default="")
 
 
 class AuthorizationCreateSerializer(serializers.Serializer):
@@ -142,7 +146,9 @@ class ClinicalExperienceCreateSerializer(serializers.Serializer):
 class ModuleCompletionInputSerializer(serializers.Serializer):
     kind = EnumField(ModuleKind)
     completed_on = serializers.DateField()
-    hours = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
+    hours = serializers.DecimalField(
+        max_digits=6, decimal_places=2, min_value=0, max_value=Decimal("9999.99"), coerce_to_string=False
+    )
     assessment_passed = BooleanField()
 
 
@@ -159,7 +165,8 @@ class CertificationIssueSerializer(serializers.Serializer):
         required=False, help_text="When it becomes valid (RFC 3339 with an offset); default now."
     )
     modules = ModuleCompletionInputSerializer(
-        many=True, help_text="One completion per module kind: fundamentals, critical-details, harm-avoidance."
+        many=True,
+        help_text="One completion per module kind: fundamentals, critical-details, harm-avoidance.",
     )
 
 

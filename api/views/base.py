@@ -12,8 +12,9 @@ A new resource::
 
 from __future__ import annotations
 
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import RolePermission
@@ -54,3 +55,19 @@ class RegistryViewSet(RegistryViewMixin, TenantScopedMixin, viewsets.GenericView
 
 class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """List and detail; writes come as ``create()`` / ``@action``s calling services."""
+
+
+class WriteMixin:
+    """The two steps every write shares: check the body's shape, answer a representation."""
+
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        serializer = serializer_class(
+            data=self.request.data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def represented(self, serializer_class, instance, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            serializer_class(instance, context=self.get_serializer_context()).data, status=status_code
+        )

@@ -34,7 +34,6 @@ from api.serializers.outcomes import (
     SessionOutcomeSerializer,
 )
 from api.serializers.registry import (
-    NAIVE_TIME,
     BookingCreateSerializer,
     BookingSerializer,
     DecisionSerializer,
@@ -46,6 +45,7 @@ from api.serializers.registry import (
     ReassignSerializer,
     SlotInputSerializer,
 )
+from api.serializers.writes_common import NAIVE_TIME
 from api.tenancy import role_of
 from api.views.base import ReadOnlyViewSet, RegistryAPIView, RegistryViewSet
 from api.views.outcomes import adverse_events_of, outcome_of

@@ -51,7 +51,7 @@ from api.serializers.writes_credentials import (
     ScopeSerializer,
     TherapistWriteSerializer,
 )
-from api.views.base import ReadOnlyViewSet, RegistryViewSet
+from api.views.base import ReadOnlyViewSet, RegistryViewSet, WriteMixin
 from credentials import services as credential_services
 from credentials.models import (
     Certification,
@@ -65,22 +65,6 @@ from credentials.models import (
 from registry.selectors import therapist_scope
 from registry.services import credentials as credential_use_cases
 from registry.services import rechecks
-
-
-class WriteMixin:
-    """The two steps every write shares: check the body's shape, answer a representation."""
-
-    def validated(self, serializer_class, *, partial: bool = False) -> dict:
-        serializer = serializer_class(
-            data=self.request.data, partial=partial, context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def represented(self, serializer_class, instance, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(
-            serializer_class(instance, context=self.get_serializer_context()).data, status=status_code
-        )
 
 
 class NowContextMixin:

@@ -16,18 +16,23 @@ from rest_framework.response import Response
 from api.filters import BooleanFilter
 from api.permissions import ADMIN, SPA_AND_ADMIN, THERAPIST_SPA_ADMIN
 from api.serializers.registry import EmploymentSerializer, SpaSerializer
-from api.views.base import ReadOnlyViewSet
+from api.views.base import ReadOnlyViewSet, WriteMixin
 from registry.models import Employment, Spa
-from registry.services.rechecks import employment_end, employment_start, spa_create
+from registry.services.rechecks import employment_end, employment_start, spa_create, spa_update
 
 
-class SpaViewSet(ReadOnlyViewSet):
+class SpaViewSet(WriteMixin, ReadOnlyViewSet):
     """Spas: where employed (therapist), own (spa staff), all (registry admin)."""
 
     queryset = Spa.objects.order_by("name", "id")
     serializer_class = SpaSerializer
     tenant_resource = "spas"
-    action_roles = {"list": THERAPIST_SPA_ADMIN, "retrieve": THERAPIST_SPA_ADMIN, "create": ADMIN}
+    action_roles = {
+        "list": THERAPIST_SPA_ADMIN,
+        "retrieve": THERAPIST_SPA_ADMIN,
+        "create": ADMIN,
+        "partial_update": ADMIN,
+    }
 
     @extend_schema(request=SpaSerializer, responses={201: SpaSerializer})
     def create(self, request):
@@ -44,6 +49,22 @@ class SpaViewSet(ReadOnlyViewSet):
             contact_email=data.get("contact_email", ""),
         )
         return Response(SpaSerializer(spa).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SpaSerializer, responses=SpaSerializer)
+    def partial_update(self, request, pk=None):
+        """Change a spa (registry admin): any of its fields. A new jurisdiction or timezone
+        re-checks the spa's future bookings (which licences count, which days are covered):
+        those no longer allowed need reassignment, as after any change they rest on."""
+        data = self.validated(SpaSerializer, partial=True)
+        spa, _changed = spa_update(
+            actor=request.user,
+            spa=self.get_object(),
+            name=data.get("name"),
+            jurisdiction=data.get("jurisdiction"),
+            timezone_name=data.get("timezone"),
+            contact_email=data.get("contact_email"),
+        )
+        return self.represented(SpaSerializer, spa)
 
 
 class EmploymentFilter(django_filters.FilterSet):

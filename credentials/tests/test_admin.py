@@ -283,3 +283,27 @@ def test_add_to_school_action_puts_instructors_on_a_roster(admin_client, scene):
     act(admin_client, "instructor", "add_to_school", [scene.instructor], school=other.pk)
 
     assert set(scene.instructor.schools.all()) == {scene.school, other}
+
+
+def test_status_lists_are_shown_read_only_with_how_many_are_revoked(admin_client, scene, admin_user):
+    """The admin lists the revocation status lists (indexes in use, bits set), and offers no
+    way to add, change or delete one: a bit changes only when a certification is revoked."""
+    from credentials.models import StatusList
+    from credentials.services import certification_revoke
+
+    certification_revoke(actor=admin_user, certification=scene.certification, reason="Assessment fraud")
+    status_list = StatusList.objects.get()
+    listing = admin_client.get(reverse("admin:credentials_statuslist_changelist"))
+    assert listing.status_code == 200
+    row = listing.content.decode()
+    assert f"/api/v1/status-lists/{status_list.pk}/" in row
+    assert '<td class="field-revoked">1</td>' in row
+    assert admin_client.get(reverse("admin:credentials_statuslist_add")).status_code == 403
+    change = reverse("admin:credentials_statuslist_change", args=[status_list.pk])
+    before = bytes(status_list.bits)
+    admin_client.post(change, {"full": "on"})
+    status_list.refresh_from_db()
+    assert (bytes(status_list.bits), status_list.full) == (before, False)
+    delete = reverse("admin:credentials_statuslist_delete", args=[status_list.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert StatusList.objects.filter(pk=status_list.pk).exists()

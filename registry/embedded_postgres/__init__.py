@@ -8,8 +8,11 @@ so the server, the tests and management commands share it until ``make stop``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 DATABASE_NAME = "registry"
@@ -33,17 +36,29 @@ def ensure_running() -> str:
     global _socket_dir
     if _socket_dir and Path(_socket_dir, ".s.PGSQL.5432").exists():
         return _socket_dir
-    with warnings.catch_warnings():
+    # Several processes may start at once on a fresh data directory (pytest-xdist's workers, a
+    # web process and a management command): one initdb at a time, the others wait for it.
+    with _start_lock(), warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
         warnings.simplefilter("ignore")
         import pgserver
 
         server = pgserver.get_server(pgdata(), cleanup_mode=None)
-    info = server.get_postmaster_info()
-    socket_dir = str(info.socket_dir)
-    _ensure_database(socket_dir, info.port or 5432)
+        info = server.get_postmaster_info()
+        socket_dir = str(info.socket_dir)
+        _ensure_database(socket_dir, info.port or 5432)
     _socket_dir = socket_dir
     return socket_dir
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    with open(data_dir() / "pg.start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _ensure_database(socket_dir: str, port: int) -> None:

@@ -199,25 +199,96 @@ def _local_today(spa: Spa, now: dt.datetime) -> dt.date:
     return now.astimezone(zoneinfo.ZoneInfo(spa.timezone)).date()
 
 
+def _spa_fields(
+    *, name: str | None, jurisdiction: str | None, timezone_name: str | None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The given fields, cleaned, and what is wrong with them (None: not given)."""
+    fields: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    if name is not None:
+        fields["name"] = name.strip()
+        if not fields["name"]:
+            errors["name"] = ["A name is required."]
+    if jurisdiction is not None:
+        fields["jurisdiction"] = jurisdiction.strip().upper()
+        if not credential_services.JURISDICTION_RE.match(fields["jurisdiction"]):
+            errors["jurisdiction"] = ["Give an ISO 3166-2 subdivision code such as US-CA."]
+    if timezone_name is not None:
+        fields["timezone"] = timezone_name
+        try:
+            zoneinfo.ZoneInfo(timezone_name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = [f"Unknown timezone '{timezone_name}' (use an IANA name)."]
+    return fields, errors
+
+
 @transaction.atomic
 def spa_create(
     *, actor: User | None, name: str, jurisdiction: str, timezone_name: str, contact_email: str = ""
 ) -> Spa:
-    """A spa: licences count in its jurisdiction, days are read in its timezone."""
-    errors: dict[str, list[str]] = {}
-    try:
-        zoneinfo.ZoneInfo(timezone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = [f"Unknown timezone '{timezone_name}' (use an IANA name)."]
-    if not name.strip():
-        errors["name"] = ["A name is required."]
+    """A spa: licences count in its jurisdiction (ISO 3166-2), days are read in its timezone."""
+    fields, errors = _spa_fields(name=name, jurisdiction=jurisdiction, timezone_name=timezone_name)
     if errors:
         raise DomainError("The spa has invalid fields.", errors=errors)
-    spa = Spa.objects.create(
-        name=name.strip(), jurisdiction=jurisdiction, timezone=timezone_name, contact_email=contact_email
+    spa = Spa.objects.create(**fields, contact_email=contact_email)
+    audit_record(
+        actor=actor,
+        action="spa.create",
+        obj=spa,
+        after={**fields, "contact_email": contact_email},
     )
-    audit_record(actor=actor, action="spa.create", obj=spa, after={"name": spa.name})
     return spa
+
+
+@retry_on_conflict()
+def spa_update(
+    *,
+    actor: User | None,
+    spa: Spa,
+    name: str | None = None,
+    jurisdiction: str | None = None,
+    timezone_name: str | None = None,
+    contact_email: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Spa, list[Booking]]:
+    """Change a spa (``None``: unchanged; ``contact_email=""`` removes the address). A new
+    jurisdiction changes which licences count there, a new timezone which days an employment
+    or a licence covers: either re-checks every future booking at the spa in the same
+    transaction, with the therapists employed there locked first (the booking path's order),
+    so no booking decided on the old values can commit after the re-check."""
+    now = now or timezone.now()
+    fields, errors = _spa_fields(name=name, jurisdiction=jurisdiction, timezone_name=timezone_name)
+    if contact_email is not None:
+        fields["contact_email"] = contact_email
+    if errors:
+        raise DomainError("The spa has invalid fields.", errors=errors)
+    with transaction.atomic():
+        therapist_ids = sorted(
+            set(Employment.objects.filter(spa_id=spa.pk).values_list("therapist_id", flat=True)), key=str
+        )
+        for therapist_id in therapist_ids:
+            _lock_therapist(therapist_id)
+        spa = Spa.objects.select_for_update().get(pk=spa.pk)
+        before = {field: getattr(spa, field) for field in fields}
+        changed_fields = {field: value for field, value in fields.items() if before[field] != value}
+        if not changed_fields:
+            return spa, []
+        for field, value in changed_fields.items():
+            setattr(spa, field, value)
+        spa.save(update_fields=list(changed_fields))
+        audit_record(
+            actor=actor,
+            action="spa.update",
+            obj=spa,
+            before={field: before[field] for field in changed_fields},
+            after=changed_fields,
+        )
+        changed: list[Booking] = []
+        if {"jurisdiction", "timezone"} & set(changed_fields):
+            changed = bookings_recheck(
+                actor=actor, bookings=future_active_bookings(now).filter(spa_id=spa.pk), now=now
+            )
+    return spa, changed
 
 
 @transaction.atomic

@@ -65,8 +65,10 @@ def test_a_refusal_is_a_409_problem_with_every_reason_and_is_logged(w):
 
 
 def test_a_naive_start_is_a_400(w):
+    from api.serializers.writes_common import NAIVE_TIME
+
     errors = assert_problem(w.book(w.ana, w.intake_id, start="2030-01-01T10:00:00"), 400)["errors"]
-    assert "offset" in errors["start"][0]
+    assert errors["start"] == [NAIVE_TIME]  # the same words as for a scope's `at`
 
 
 def test_an_expired_intake_is_refused(w, settings):

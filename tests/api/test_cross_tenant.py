@@ -297,6 +297,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         own=(401, 403, 403, 403, 201),
     ),
     ("spa-detail", "get"): Route(_obj("spas/{}/", "spa"), own=(401, 200, 200, 403, 200)),
+    ("spa-detail", "patch"): Route(
+        _obj("spas/{}/", "spa"), body=lambda t, s: {"name": f"Renamed spa {s}"}, own=(401, 403, 403, 403, 200)
+    ),
     ("employment-list", "get"): Route(_v1("employments/"), own=(401, 200, 200, 403, 200)),
     ("employment-list", "post"): Route(  # hiring the other side's therapist: allowed by id
         _v1("employments/"),

@@ -64,7 +64,7 @@ def test_every_operation_documents_its_problems_as_problem_json(schema):
         responses = operation["responses"]
         expected = set(ALWAYS)
         if "requestBody" in operation:
-            expected.add("413")
+            expected.update({"413", "415"})  # every body: too large, or not a media type it reads
         if method != "get":
             expected.add("409")
         assert expected <= set(responses), (method, path, sorted(responses))
@@ -136,3 +136,17 @@ def test_a_handler_declares_extra_problems_with_the_decorator():
     responses = generated["paths"]["/api/v1/issue/"]["post"]["responses"]
     assert "422" in responses
     assert "application/problem+json" in responses["422"]["content"]
+
+
+def test_every_operation_says_which_roles_may_call_it(schema):
+    """What a role may do is in the schema, so a client (or a fuzzer) can tell a 403 it should
+    expect from one it should not: e.g. only spa staff book, only registry admins add schools."""
+    roles = {(path, method): operation.get("x-roles") for path, method, operation in _operations(schema)}
+    assert roles[("/api/v1/bookings/", "post")] == ["spa-staff"]
+    assert roles[("/api/v1/schools/", "post")] == ["registry-admin"]
+    assert roles[("/api/v1/protocols/", "get")][0] == "anonymous"
+    for (path, method), names in roles.items():
+        if path.startswith("/api/v1/"):
+            assert names, f"{method.upper()} {path} does not say who may call it"
+    operation = schema["paths"]["/api/v1/bookings/"]["post"]
+    assert "Who may call it: `spa-staff`" in operation["description"]

@@ -22,7 +22,7 @@ def test_an_admin_creates_a_spa(client_for):
     created = response.json()
     assert set(created) == SPA_KEYS
     assert created["timezone"] == "America/Los_Angeles"
-    assert created["contact_email"] == ""
+    assert created["contact_email"] is None  # none given: null, never "" (not an e-mail address)
     assert AuditEvent.objects.filter(action="spa.create", object_id=created["id"]).exists()
     assert admin.get(f"/api/v1/spas/{created['id']}/").json() == created
 
@@ -71,3 +71,28 @@ def test_the_list_takes_a_fixed_number_of_queries(client_for, db):
     one = count_queries(lambda: admin.get("/api/v1/spas/"))
     SpaFactory.create_batch(4)
     assert count_queries(lambda: admin.get("/api/v1/spas/")) == one
+
+
+def test_an_admin_changes_a_spas_jurisdiction_and_its_bookings_are_rechecked(client_for, gate_world):
+    """PATCH /spas/{id}/: any field; a new jurisdiction re-checks the spa's future bookings."""
+    from registry.choices import BookingStatus
+
+    booking = gate_world.book(gate_world.ana)
+    admin = client_for(Role.REGISTRY_ADMIN)
+    response = admin.patch(f"/api/v1/spas/{gate_world.spa.pk}/", {"jurisdiction": "US-OR"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["jurisdiction"] == "US-OR"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert [reason["code"] for reason in booking.reasons] == ["LICENSE_MISSING"]
+
+
+def test_a_bad_spa_change_is_a_400_that_changes_nothing(client_for, gate_world):
+    admin = client_for(Role.REGISTRY_ADMIN)
+    response = admin.patch(
+        f"/api/v1/spas/{gate_world.spa.pk}/", {"timezone": "Mars/Base", "name": "X"}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"timezone"}
+    gate_world.spa.refresh_from_db()
+    assert gate_world.spa.name == "Harbour Spa"

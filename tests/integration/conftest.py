@@ -25,8 +25,14 @@ from registry.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Every webhook body any receiver got in this session: scanned for client data at the end.
-RECEIVED_BODIES: list[bytes] = []
+# What a spa's client data looks like in the integration worlds: a delivered body carrying any
+# of these leaked it (client references, condition codes, screening answers).
+CLIENT_DATA_MARKERS = ("CLIENT-", "M51.16", "screening", "pain_score")
+
+
+def client_data_in(bodies: list[bytes]) -> list[str]:
+    """The client-data markers found in webhook bodies (none is the only right answer)."""
+    return [marker for body in bodies for marker in CLIENT_DATA_MARKERS if marker in body.decode()]
 
 
 def free_port() -> int:
@@ -166,7 +172,6 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                RECEIVED_BODIES.append(body)
                 with receiver.lock:
                     receiver.requests.append({"headers": dict(self.headers), "body": body})
                     stall, receiver.stall_seconds = receiver.stall_seconds, 0.0
@@ -249,6 +254,9 @@ def worker(broker, workdir):
 
 @pytest.fixture
 def receiver():
+    """A webhook receiver; whatever a test made it receive, no body may carry client data."""
     r = Receiver()
     yield r
     r.close()
+    leaked = client_data_in([request["body"] for request in r.requests])
+    assert not leaked, f"a delivered webhook carried client data: {leaked}"

@@ -103,7 +103,6 @@ def world(db):
 # ``sign_in(page, live_server, username)``, and ``assert_accessible(page)`` (axe-core: no serious
 # or critical violation, and nothing the content security policy refused).
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -124,7 +123,7 @@ def browser():
     """Headless Chromium for the module (skipped loudly without it, unless REQUIRE_ALL=1).
     Playwright's sync API keeps an event loop in this thread, so Django's ORM must be told that
     the test's own database calls are fine (``DJANGO_ALLOW_ASYNC_UNSAFE``)."""
-    executable = require_program("chromium", CHROMIUM)
+    executable = require_program("chromium")
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
