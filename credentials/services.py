@@ -488,6 +488,22 @@ def _withdraw(
 
 
 @transaction.atomic
+def certifications_flag_for_review(
+    *, actor: User | None, certifications: Iterable[Certification], reason: str
+) -> list[Certification]:
+    """Flag certifications for registry review, e.g. after a serious adverse event on a session
+    that rested on them. They keep counting until registry staff keep or revoke them; one audit
+    event each. A revoked certification is not flagged: nothing is left to review."""
+    reason = _text("reason", reason)
+    ids = [c.pk for c in certifications]
+    return _flag_for_review(
+        actor=actor,
+        certifications=Certification.objects.filter(pk__in=ids, revoked_at__isnull=True),
+        review_reason=reason,
+    )
+
+
+@transaction.atomic
 def school_authorization_withdraw(
     *, actor: User | None, authorization: SchoolAuthorization, reason: str
 ) -> Withdrawal:

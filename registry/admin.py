@@ -4,7 +4,7 @@ services (the API and the pages)."""
 
 from django.contrib import admin
 
-from registry.models import Booking, Decision, Employment, Membership, Spa
+from registry.models import AdverseEvent, Booking, Decision, Employment, Membership, Spa
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -122,3 +122,30 @@ def _registry_staff_only(request) -> bool:
 
 
 admin.site.has_permission = _registry_staff_only
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "reported_at",
+        "severity",
+        "kind",
+        "therapist",
+        "protocol",
+        "focus_region",
+        "focus_minutes",
+    )
+    list_filter = ("severity", "kind", "protocol")
+    list_select_related = ("therapist", "protocol")
+    date_hierarchy = "reported_at"
+    # No signs, advice or narrative: they describe the client (read in the audited incident review).
+    fields = (
+        "reported_at",
+        "severity",
+        "kind",
+        "booking",
+        "therapist",
+        "protocol",
+        "focus_region",
+        "focus_minutes",
+    )

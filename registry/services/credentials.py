@@ -60,6 +60,20 @@ def _withdrawn_and_told(withdraw: Callable[..., credential_services.Withdrawal],
     return result
 
 
+def certifications_flag_for_review(
+    *, actor: User | None, certifications: list[Certification], reason: str
+) -> list[Certification]:
+    """Flag certifications for registry review (see
+    ``credentials.services.certifications_flag_for_review``) and tell their schools
+    (``certification.review_required``), in the caller's transaction."""
+    with transaction.atomic():
+        flagged = credential_services.certifications_flag_for_review(
+            actor=actor, certifications=certifications, reason=reason
+        )
+        _flagged(flagged, reason)
+    return flagged
+
+
 @retry_on_conflict()
 def clinical_experience_withdraw(
     *, actor: User | None, experience: ClinicalExperience, reason: str

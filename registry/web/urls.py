@@ -25,6 +25,12 @@ urlpatterns = [
     path("front-desk/bookings/<uuid:pk>/cancel/", frontdesk.booking_cancel_view, name="booking-cancel"),
     path("front-desk/coverage/", coverage.spa_coverage_page, name="spa-coverage"),
     path("front-desk/coverage/<slug:table>.csv", coverage.spa_coverage_csv, name="spa-coverage-csv"),
+    path("front-desk/bookings/<uuid:pk>/outcome/", frontdesk.booking_outcome_view, name="booking-outcome"),
+    path(
+        "front-desk/bookings/<uuid:pk>/adverse-events/",
+        frontdesk.booking_adverse_event_view,
+        name="booking-adverse-event",
+    ),
     # the school office (school staff: their own school)
     path("school/", school.home, name="school-home"),
     path("school/instructors/", school.instructors, name="school-instructors"),
@@ -37,6 +43,7 @@ urlpatterns = [
         name="school-certification-revoke",
     ),
     path("school/reviews/", school.reviews, name="school-reviews"),
+    path("school/safety/", school.safety, name="school-safety"),
     path("school/imports/", school.imports, name="school-imports"),
     path("school/imports/<uuid:pk>/", school.import_detail, name="school-import"),
     path("school/demand/", coverage.school_demand_page, name="school-demand"),

@@ -142,6 +142,18 @@ MATRIX = [
     ("get", "/api/v1/webhooks/", None, (401, 403, 200, 200, 200)),
     ("post", "/api/v1/eligibility/check/", None, (401, 403, 400, 403, 403)),
     ("post", "/api/v1/eligibility/search/", None, (401, 403, 400, 403, 403)),
+    # after the session: the signs (anyone), the safety record (every role, scoped), a booking's
+    # outcome, adverse events and incident review (an unknown booking: 404 where the role may)
+    ("get", "/api/v1/outcome-signs/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/outcome-signs/{sign}/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/outcome-signs/unknown-sign/", None, (404, 404, 404, 404, 404)),
+    ("get", "/api/v1/safety-records/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/bookings/{no_booking}/outcome/", None, (401, 404, 404, 403, 403)),
+    ("post", "/api/v1/bookings/{no_booking}/outcome/", "outcome", (401, 404, 404, 403, 403)),
+    ("get", "/api/v1/bookings/{no_booking}/adverse-events/", None, (401, 404, 404, 403, 403)),
+    ("post", "/api/v1/bookings/{no_booking}/adverse-events/", "report", (401, 404, 404, 403, 404)),
+    ("get", "/api/v1/bookings/{no_booking}/incident/", None, (401, 403, 404, 403, 404)),
+    ("post", "/api/v1/bookings/{no_booking}/complete/", None, (401, 403, 404, 403, 403)),
     # routes with no handler for the method: 405 for everyone
     ("delete", "/api/v1/protocols/{protocol}/", None, (405, 405, 405, 405, 405)),
     ("post", "/api/v1/verify/{serial_b}/", None, (405, 405, 405, 405, 405)),
@@ -176,6 +188,8 @@ def _values(world) -> dict[str, str]:
         "license_b": str(world.license_b.pk),
         "authorization_a": str(world.authorization_a.pk),
         "experience_a": str(world.experience_a.pk),
+        "sign": world.sign.code,
+        "no_booking": "00000000-0000-0000-0000-0000000000b0",
     }
 
 
@@ -219,6 +233,8 @@ BODIES = {
             for kind in _MODULES
         ],
     },
+    "outcome": {"pain_after": 4, "signs": {"saddle-numbness": False}},  # world.sign
+    "report": {"signs": ["{sign}"], "narrative": "Phoned in."},
     # another school: school staff of A name what does not exist; admins are refused (B is
     # not authorised, instructor A not on its roster)
     "issue_b": {
