@@ -12,11 +12,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.parsers import TextJSONParser
 from api.permissions import ALL_ROLES, EVERYONE
 from api.schema import PROBLEM_MEDIA_TYPE
 from api.serializers.common import ProblemSerializer
@@ -175,7 +175,7 @@ class VerifySerializer(serializers.Serializer):
 class VerifyView(RegistryAPIView):
     authentication_classes: list = []  # anyone verifies; a stale token must not stand in the way
     action_roles = {"post": EVERYONE}
-    parser_classes = [JSONParser]
+    parser_classes = [TextJSONParser]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
