@@ -8,31 +8,17 @@ a 500). Refused here, once, for every body: 400 ``validation-error``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from core.text import holds_lone_surrogate
+
 LONE_SURROGATE = "JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff), which is not text."
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
 
 
 class TextJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
-        if _has_lone_surrogate(data):
+        if holds_lone_surrogate(data):
             raise ParseError(LONE_SURROGATE)
         return data

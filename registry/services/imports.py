@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -269,9 +269,12 @@ def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) ->
     """Process a queued import: each row in its own savepoint (a refused row writes nothing),
     rows committed in chunks. Returns the finished job with its report."""
     job = ImportJob.objects.select_related("school", "created_by").get(pk=job_id)
-    if job.status != ImportJob.Status.QUEUED:
+    # Claimed by one conditional update: a task delivered twice (acks late) runs the job once.
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING
+    )
+    if not claimed:
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
     handler = ROW_HANDLERS[job.kind]
     actor = job.created_by
     report: list[dict[str, Any]] = []
@@ -290,10 +293,8 @@ def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) ->
         rows, accepted = _run_chunk(chunk, handler, actor, job, report, findings, rows, accepted, progress)
         if job.kind in FINISHERS:
             findings.extend(FINISHERS[job.kind](job))
-    except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            error=str(error)[:2000],
+            status=ImportJob.Status.DONE,
             rows=rows,
             accepted=accepted,
             refused=len(report),
@@ -301,18 +302,31 @@ def import_run(*, job_id: Any, progress: Callable[[int], None] | None = None) ->
             findings=findings,
             finished_at=timezone.now(),
         )
+    except Exception as error:
+        _mark_failed(job, error, rows=rows, accepted=accepted, report=report, findings=findings)
         raise
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.DONE,
-        rows=rows,
-        accepted=accepted,
-        refused=len(report),
-        report=report,
-        findings=findings,
-        finished_at=timezone.now(),
-    )
     job.refresh_from_db()
     return job
+
+
+def _mark_failed(
+    job: ImportJob, error: Exception, *, rows: int, accepted: int, report: list, findings: list
+) -> None:
+    """A job that failed is marked failed, whatever it held: when its report cannot be stored
+    (a value the database refuses), it is marked failed without it, never left ``running``."""
+    failed = {
+        "status": ImportJob.Status.FAILED,
+        "error": str(error)[:2000],
+        "rows": rows,
+        "accepted": accepted,
+        "refused": len(report),
+        "finished_at": timezone.now(),
+    }
+    try:
+        with transaction.atomic():
+            ImportJob.objects.filter(pk=job.pk).update(**failed, report=report, findings=findings)
+    except DatabaseError:
+        ImportJob.objects.filter(pk=job.pk).update(**failed, report=[], findings=[])
 
 
 def _run_chunk(chunk, handler, actor, job, report, findings, rows, accepted, progress):

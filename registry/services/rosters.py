@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from core.models import User
+from core.text import holds_nul_or_lone_surrogate
 from credentials import services as credential_services
 from credentials.choices import LicenseStatus
 from credentials.models import License
@@ -69,6 +70,11 @@ def _json_entries(content: str) -> list[dict[str, Any]]:
             "The roster is not valid JSON.",
             errors={"file": ["The roster is not valid JSON (nor CSV with a header line)."]},
         ) from None
+    if holds_nul_or_lone_surrogate(data):  # escaped in the JSON text: "\u0000", "\ud800"
+        raise DomainError(
+            "The roster is not text.",
+            errors={"file": ["The roster holds NUL characters or lone surrogates: it is not text."]},
+        )
     if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
         raise DomainError(
             "A JSON roster is an array of objects.",

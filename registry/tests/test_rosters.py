@@ -236,6 +236,20 @@ def test_names_are_compared_ignoring_case_accents_punctuation_and_order():
         ),
         ("[" * 100_000, "US-CA", "file", "JSON"),
         ("license_number\x00,name\n", "US-CA", "file", "NUL"),
+        # Escaped in the JSON text (six ASCII characters), read into a NUL or a lone surrogate
+        # the database cannot store: the job was left `running` and the upload was a 500.
+        (
+            '[{"license_number": "MT-1", "name": "A\\u0000", "status": "active", "expires_on": "2030"}]',
+            "US-CA",
+            "file",
+            "not text",
+        ),
+        (
+            '[{"license_number": "MT-1", "name": "A", "status": "act\\ud800ive", "expires_on": "2030"}]',
+            "US-CA",
+            "file",
+            "not text",
+        ),
     ],
 )
 def test_a_roster_that_cannot_be_applied_is_refused_whole_and_changes_nothing(
