@@ -942,15 +942,25 @@ def certification_revoke(
 
 @transaction.atomic
 def certification_review_clear(
-    *, actor: User | None, certification: Certification, reason: str
+    *,
+    actor: User | None,
+    certification: Certification,
+    reason: str,
+    reviewed_reason: str | None = None,
 ) -> Certification:
     """The registry reviewed a flagged certification and keeps it: the flag is cleared and
-    the review recorded (who, when; the reason in the audit trail). To revoke instead, use
-    ``certification_revoke``."""
+    the review recorded (who, when; the reason in the audit trail). ``reviewed_reason``: the
+    flag's reason as the reviewer read it; when the certification was flagged again since
+    (a serious adverse event, another withdrawal), keeping it would clear a reason nobody
+    weighed: a conflict, nothing changed. To revoke instead, use ``certification_revoke``."""
     reason = _text("reason", reason)
     current = Certification.objects.select_for_update().get(pk=certification.pk)
     if not current.review_required:
         raise Conflict("This certification is not flagged for review.")
+    if reviewed_reason is not None and reviewed_reason.strip() != current.review_reason.strip():
+        raise Conflict(
+            f"The certification was flagged again since it was read; review it again: {current.review_reason}"
+        )
     current.review_required = False
     current.reviewed_at = timezone.now()
     current.reviewed_by = _user(actor)

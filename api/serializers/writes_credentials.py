@@ -180,3 +180,9 @@ class CertificationReviewSerializer(serializers.Serializer):
 
     decision = EnumField(ReviewDecision)
     reason = CharField(help_text="Why; kept in the audit trail.")
+    reviewed_reason = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="The certification's `review_reason` as you read it. Given, a `keep` of a "
+        "certification flagged again since (another reason added) is a 409: review it again.",
+    )

@@ -100,13 +100,19 @@ def school_authorization_withdraw(
 
 
 def certification_review(
-    *, actor: User | None, certification: Certification, decision: str, reason: str
+    *,
+    actor: User | None,
+    certification: Certification,
+    decision: str,
+    reason: str,
+    reviewed_reason: str | None = None,
 ) -> tuple[Certification, list[Booking]]:
-    """Registry staff clear a flagged certification: ``keep`` it, or ``revoke`` it through
-    the same use case as the API (bookings re-checked, school and spas told)."""
+    """Registry staff clear a flagged certification: ``keep`` it (refused when it was flagged
+    again after ``reviewed_reason`` was read), or ``revoke`` it through the same use case as
+    the API (bookings re-checked, school and spas told)."""
     if decision == "keep":
         return credential_services.certification_review_clear(
-            actor=actor, certification=certification, reason=reason
+            actor=actor, certification=certification, reason=reason, reviewed_reason=reviewed_reason
         ), []
     if decision == "revoke":
         if not certification.review_required:

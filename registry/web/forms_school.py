@@ -322,6 +322,8 @@ class ReviewDecisionForm(ErrorSummaryMixin, forms.Form):
         help_text="Kept in the audit trail; a revocation's reason shows on the public page.",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # The flag's reason as the card showed it: a keep is refused if it was flagged again since.
+    reviewed_reason = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

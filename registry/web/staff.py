@@ -77,7 +77,7 @@ def _queue_page(
     events = _serious_events([c.pk for c in flagged])
     for certification in flagged:
         certification.form = bound.get(certification.pk) or ReviewDecisionForm(
-            prefix=_review_prefix(certification)
+            prefix=_review_prefix(certification), initial={"reviewed_reason": certification.review_reason}
         )
         certification.serious_events = events.get(certification.pk, [])
     # serious adverse events first, the newest event first; then the rest, oldest first
@@ -115,6 +115,7 @@ def review_decide(request: HttpRequest, pk) -> HttpResponse:
             certification=certification,
             decision=data.get("decision") or "",
             reason=data.get("reason") or "",
+            reviewed_reason=data.get("reviewed_reason") if form["reviewed_reason"].data is not None else None,
         )
     except Conflict as error:
         messages.error(request, f"No decision recorded: {error.detail}")

@@ -409,3 +409,33 @@ def test_the_safety_record_by_role(w, client_for):
     text = w.admin.get("/api/v1/safety-records/").content.decode()
     assert "C-0001" not in text
     assert "M51.16" not in text
+
+
+def test_keeping_a_certificate_flagged_again_since_it_was_read_is_a_conflict(w):
+    """A reviewer reads a flag (a withdrawn experience); a serious adverse event flags the same
+    certificate again; their "keep" would clear a reason nobody weighed: 409, still flagged.
+    Read again, the keep goes through."""
+    from registry.services.credentials import certifications_flag_for_review
+
+    booking = completed(w)
+    certifications_flag_for_review(
+        actor=None, certifications=[w.certification], reason="Experience withdrawn"
+    )
+    w.certification.refresh_from_db()
+    seen = w.certification.review_reason
+    reported = w.desk.post(
+        f"/api/v1/bookings/{booking['id']}/adverse-events/",
+        {"signs": ["saddle-numbness"], "narrative": "Saddle numbness the next morning."},
+        format="json",
+    )
+    assert reported.status_code == 201, reported.content
+    url = f"/api/v1/certifications/{w.certification.pk}/review/"
+    body = {"decision": "keep", "reason": "Experience re-verified", "reviewed_reason": seen}
+    assert_problem(w.admin.post(url, body, format="json"), 409, "conflict")
+    w.certification.refresh_from_db()
+    assert w.certification.review_required
+    body["reviewed_reason"] = w.certification.review_reason  # read again: both reasons
+    response = w.admin.post(url, body, format="json")
+    assert response.status_code == 200, response.content
+    w.certification.refresh_from_db()
+    assert not w.certification.review_required

@@ -283,3 +283,25 @@ def test_every_registry_page_is_accessible_in_structure(staff, scene):
         parser = PageStructure()
         parser.feed(content(response))
         assert parser.problems() == [], response.request["PATH_INFO"]
+
+
+def test_a_keep_of_a_card_flagged_again_since_it_was_shown_is_refused(staff, scene):
+    """The card carries the reason it showed; flagged again before the decision (a serious
+    adverse event, another withdrawal), a keep is refused with the new reason, the flag stays."""
+    flagged = flag(scene.other_certification, "Experience withdrawn")
+    page = staff.get("/registry-admin/reviews/").content.decode()
+    prefix = f"review-{flagged.pk}"
+    assert f'name="{prefix}-reviewed_reason" value="Experience withdrawn"' in page
+    flag(flagged, "Experience withdrawn\nSerious adverse event after a session")
+    response = staff.post(
+        f"/registry-admin/reviews/{flagged.pk}/",
+        {
+            f"{prefix}-decision": "keep",
+            f"{prefix}-reason": "Re-verified",
+            f"{prefix}-reviewed_reason": "Experience withdrawn",
+        },
+        follow=True,
+    )
+    assert "flagged again since it was read" in response.content.decode()
+    flagged.refresh_from_db()
+    assert flagged.review_required
