@@ -230,10 +230,12 @@ def _license_qualification(license: License, today: dt.date) -> dict[str, Any]:
 
 
 def _certification_qualification(certification: Certification, now: dt.datetime) -> dict[str, Any]:
-    """A certification: its status now; a revoked one's period ends when it was revoked."""
+    """A certification: its status now; a revoked one's period ends when it was revoked (one
+    revoked before it became valid: a period of no length, never an end before its start, which
+    FHIR's per-1 forbids)."""
     ends = certification.expires_at
     if certification.revoked_at is not None and certification.revoked_at < ends:
-        ends = certification.revoked_at
+        ends = max(certification.revoked_at, certification.valid_from)
     protocol = certification.protocol
     return {
         "extension": [_status_extension(certification.status_at(now))],

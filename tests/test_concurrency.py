@@ -172,3 +172,35 @@ def test_employment_end_racing_bookings_never_leaves_a_confirmed_booking(setup):
         assert not Booking.objects.filter(
             therapist=therapist, start=slot_start, status=BookingStatus.CONFIRMED
         ).exists(), f"trial {trial}: confirmed booking after the employment ended"
+
+
+def test_a_hire_during_a_spa_change_waits_for_it_and_reads_the_new_jurisdiction(setup):
+    """spa_update holds the spa while it changes and re-checks; a hire shares that lock, so it
+    starts after the change, and its bookings are decided on the new jurisdiction (a hire
+    slipping in between could have booked on the old one: the fresh-eyed review of issue 26)."""
+    from registry.models import Employment, Spa
+    from registry.services.rechecks import employment_start
+
+    spa, *_ = setup
+    newcomer = TherapistFactory(name="Nia Newcomer")
+    changed, hired = threading.Event(), []
+
+    def change():
+        from django.db import transaction
+
+        with transaction.atomic():
+            Spa.objects.select_for_update().get(pk=spa.pk)  # what spa_update takes first
+            Spa.objects.filter(pk=spa.pk).update(jurisdiction="US-NV")
+            threading.Event().wait(1.0)  # the hire, started meanwhile, must wait
+            changed.set()
+
+    def hire():
+        threading.Event().wait(0.2)
+        employment = employment_start(actor=None, spa=Spa.objects.get(pk=spa.pk), therapist=newcomer)
+        hired.append((changed.is_set(), employment.pk))
+
+    results = run_together([change, hire])
+    assert not any(isinstance(r, BaseException) for r in results), results
+    assert len(hired) == 1
+    assert hired[0][0] is True  # the hire went through only after the change committed
+    assert Employment.objects.filter(spa=spa, therapist=newcomer).exists()

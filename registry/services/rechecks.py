@@ -8,7 +8,7 @@ import zoneinfo
 from dataclasses import replace
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -263,12 +263,15 @@ def spa_update(
     if errors:
         raise DomainError("The spa has invalid fields.", errors=errors)
     with transaction.atomic():
+        # The spa first: a hire (employment_start shares this lock) waits for the change, so
+        # every therapist who could book here is among those locked next, and a booking
+        # already deciding on the old values commits before the re-check reads the bookings.
+        spa = Spa.objects.select_for_update().get(pk=spa.pk)
         therapist_ids = sorted(
             set(Employment.objects.filter(spa_id=spa.pk).values_list("therapist_id", flat=True)), key=str
         )
         for therapist_id in therapist_ids:
             _lock_therapist(therapist_id)
-        spa = Spa.objects.select_for_update().get(pk=spa.pk)
         before = {field: getattr(spa, field) for field in fields}
         changed_fields = {field: value for field, value in fields.items() if before[field] != value}
         if not changed_fields:
@@ -302,6 +305,10 @@ def employment_start(
 ) -> Employment:
     """A spa hires a therapist from ``started_on`` (default: today in the spa's timezone)."""
     now = now or timezone.now()
+    # Shared with other hires, exclusive with spa_update: a spa being changed hires after.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM registry_spa WHERE id = %s FOR SHARE", [spa.pk])
+    spa.refresh_from_db(fields=["jurisdiction", "timezone"])
     started_on = started_on or _local_today(spa, now)
     if Employment.objects.filter(spa=spa, therapist=therapist, ended_on__isnull=True).exists():
         raise DomainError(

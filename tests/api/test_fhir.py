@@ -496,3 +496,25 @@ def test_no_fhir_answer_carries_client_data(booking_world):
                 scanned += 1
     assert scanned > 20
     assert School.objects.exists()
+
+
+def test_a_certification_revoked_before_it_became_valid_has_a_period_that_does_not_end_first(
+    world, as_role, settings
+):
+    """FHIR's per-1: a period's start is never after its end. Revoked before its valid_from, a
+    certification's period is of no length (found by the fresh-eyed review of issue 25)."""
+    settings.REGISTRY_BASE_URL = "http://127.0.0.1:8000"
+    certification = CertificationFactory(
+        therapist=world.therapist_a,
+        protocol=world.protocol,
+        school=world.school_a,
+        instructor=world.instructor_a,
+        valid_from=timezone.now() + dt.timedelta(days=10),
+    )
+    certification_revoke(actor=None, certification=certification, reason="Issued by mistake")
+    body = as_role(Role.REGISTRY_ADMIN).get(f"/fhir/Practitioner/{world.therapist_a.pk}").json()
+    [qualification] = [
+        q for q in body["qualification"] if q["identifier"][0]["value"] == certification.serial
+    ]
+    period = qualification["period"]
+    assert dt.datetime.fromisoformat(period["start"]) <= dt.datetime.fromisoformat(period["end"])
