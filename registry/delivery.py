@@ -20,8 +20,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.models import OutboxEvent
+from core.models import OutboxEvent, User
 from credentials.models import School
+from registry.choices import Role
 from registry.models import Delivery, DeliveryAttempt, Spa, WebhookSubscription
 
 
@@ -60,7 +61,9 @@ def _tenant(audience: str) -> tuple[str, str]:
 @transaction.atomic
 def event_dispatch(*, event_id: Any, now: dt.datetime | None = None) -> list[Delivery]:
     """Fan an event out to one delivery per matching active webhook and per contact e-mail of
-    the tenants in its audience. Idempotent: run twice, it creates nothing new."""
+    the tenants in its audience; the ``registry`` audience (e.g. ``adverse_event.reported``) is
+    the e-mail addresses of the active registry admins. Idempotent: run twice, it creates
+    nothing new."""
     now = now or timezone.now()
     event = OutboxEvent.objects.select_for_update().get(pk=event_id)
     spa_ids = [pk for kind, pk in map(_tenant, event.audience) if kind == "spa"]
@@ -74,6 +77,12 @@ def event_dispatch(*, event_id: Any, now: dt.datetime | None = None) -> list[Del
         .exclude(contact_email="")
         .values_list("contact_email", flat=True),
     }
+    if "registry" in event.audience:
+        emails.update(
+            User.objects.filter(is_active=True, membership__role=Role.REGISTRY_ADMIN)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
     for webhook in webhooks:
         Delivery.objects.get_or_create(
             event=event,

@@ -45,3 +45,19 @@ def test_the_signature_is_hmac_sha256_of_timestamp_and_body():
     header = signature_header("secret", b'{"a":1}', 1700000000)
     expected = hmac.new(b"secret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
+
+
+def test_an_event_for_the_registry_is_mailed_to_the_registry_admins(world):
+    """``adverse_event.reported`` names the registry in its audience: its staff are told by
+    e-mail (a registry admin has no webhook of their own), not only the spa and the school."""
+    from registry.services.accounts import user_create
+
+    admin, _ = user_create(actor=None, username="safety-officer", role="registry-admin")
+    admin.email = "safety@registry.example.org"
+    admin.save(update_fields=["email"])
+    user_create(actor=None, username="no-address", role="registry-admin")
+    event = outbox_add(type="adverse_event.reported", data={"severity": "serious"}, audience=["registry"])
+    deliveries = event_dispatch(event_id=event.pk)
+    assert [(d.channel, d.email) for d in deliveries] == [
+        (Delivery.Channel.EMAIL, "safety@registry.example.org")
+    ]
