@@ -35,6 +35,14 @@ class Spa(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                # As licences are matched on it: an ISO 3166-2 code in capitals (US-CA).
+                condition=Q(jurisdiction__regex=r"^[A-Z]{2}-[A-Z0-9]{1,3}$"),
+                name="spa_jurisdiction_iso_3166_2",
+                violation_error_message="A spa's jurisdiction is an ISO 3166-2 code in capitals, e.g. US-CA.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

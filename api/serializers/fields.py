@@ -120,7 +120,8 @@ class JurisdictionField(CharField):
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("help_text", "ISO 3166-2, e.g. `US-CA`.")
         # The same pattern in either case, written out (the schema shows a pattern, not flags).
-        pattern = re.compile(JURISDICTION_RE.pattern.replace("A-Z", "A-Za-z"))
+        # \Z, not $: "US-CA\n" is not a code (the schema shows it as $, its meaning in ECMA).
+        pattern = re.compile(JURISDICTION_RE.pattern.replace("A-Z", "A-Za-z").replace("$", r"\Z"))
         validator = RegexValidator(pattern, "Give an ISO 3166-2 subdivision code such as US-CA.")
         super().__init__(max_length=10, trim_whitespace=False, validators=[validator], **kwargs)
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.utils import timezone
 
 from core.errors import DomainError
 from credentials.models import School
@@ -60,11 +62,14 @@ def window_instants(first_day: dt.date, last_day: dt.date, tz_name: str) -> tupl
 
 
 def coverage_window(
-    *, spa: Spa, first_day: dt.date | None, last_day: dt.date | None, today: dt.date
+    *, spa: Spa, first_day: dt.date | None, last_day: dt.date | None, today: dt.date | None = None
 ) -> tuple[dt.date, dt.date]:
-    """The report's window: ``last_day`` defaults to ``today`` (the spa's), ``first_day`` to
-    ``DEFAULT_WINDOW_DAYS`` days ending there; at most ``MAX_WINDOW_DAYS`` days, in order.
-    Raises ``DomainError`` (by field: ``from``, ``to``) otherwise."""
+    """The report's window: ``last_day`` defaults to ``today`` (default: today in the spa's
+    timezone, for the API and the page alike), ``first_day`` to ``DEFAULT_WINDOW_DAYS`` days
+    ending there; at most ``MAX_WINDOW_DAYS`` days, in order. Raises ``DomainError`` (by
+    field: ``from``, ``to``) otherwise."""
+    if today is None:
+        today = timezone.now().astimezone(zoneinfo.ZoneInfo(spa.timezone)).date()
     last = last_day or today
     try:
         first = first_day or last - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)

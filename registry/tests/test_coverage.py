@@ -499,3 +499,19 @@ def test_both_reads_take_a_fixed_number_of_queries_at_1k_bookings(catalog, djang
     small, large = figures
     assert sum(c.intakes or 0 for c in large[0].conditions) > sum(c.intakes or 0 for c in small[0].conditions)
     assert large[1].protocols[0].refusals > SUPPRESS_BELOW
+
+
+def test_the_default_window_ends_today_at_the_spa_for_the_page_and_the_api_alike(db):
+    """The page passed the server's date, the API the spa's: at 20:00 in California they named
+    different days. With no ``today`` given, the window ends on the spa's own today."""
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from registry.coverage.selectors import coverage_window
+    from registry.tests.factories import SpaFactory
+
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC-11
+        spa = SpaFactory(timezone=zone)
+        _, last = coverage_window(spa=spa, first_day=None, last_day=None)
+        assert last == timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()

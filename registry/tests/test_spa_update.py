@@ -70,3 +70,32 @@ def test_a_spa_is_created_with_its_jurisdiction_in_capitals(db):
     stored as typed, and no licence would have counted there."""
     spa = spa_create(actor=None, name="Inland Spa", jurisdiction="us-ca", timezone_name="UTC")
     assert spa.jurisdiction == "US-CA"
+
+
+def test_the_database_refuses_a_spa_jurisdiction_not_in_capitals(db):
+    from django.db import IntegrityError, transaction
+
+    from registry.models import Spa
+
+    for bad in ("us-ca", "California", "US-CA\n"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Spa.objects.create(name="X", jurisdiction=bad, timezone="UTC")
+
+
+def test_migration_puts_earlier_spa_jurisdictions_in_capitals(db):
+    """Spas saved before the check (``us-ca``) are put in capitals before the constraint."""
+    import importlib
+
+    from django.apps import apps as current_apps
+    from django.db import connection
+
+    from registry.models import Spa
+
+    migration = importlib.import_module("registry.migrations.0010_spa_jurisdictions_in_capitals")
+    spa = Spa.objects.create(name="Old Spa", jurisdiction="US-CA", timezone="UTC")
+    with connection.cursor() as cursor:  # as it was stored before: the constraint aside
+        cursor.execute("ALTER TABLE registry_spa DROP CONSTRAINT spa_jurisdiction_iso_3166_2")
+        cursor.execute("UPDATE registry_spa SET jurisdiction = ' us-ca' WHERE id = %s", [spa.pk])
+    migration.jurisdictions_in_capitals(current_apps, None)
+    spa.refresh_from_db()
+    assert spa.jurisdiction == "US-CA"

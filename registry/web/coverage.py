@@ -156,7 +156,7 @@ def _spa_report(request: HttpRequest) -> tuple[WindowForm, SpaCoverage | None]:
             return form, None
         first, last = form.cleaned_data.get("from"), form.cleaned_data.get("to")
     try:
-        first, last = coverage_window(spa=spa, first_day=first, last_day=last, today=timezone.localdate())
+        first, last = coverage_window(spa=spa, first_day=first, last_day=last)
     except DomainError as error:
         for field, messages in (error.errors or {}).items():
             for message in messages:
