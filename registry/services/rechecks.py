@@ -10,10 +10,11 @@ from dataclasses import replace
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.db import prepared_cursor
 from core.errors import Conflict, DomainError
 from core.models import User
 from core.retry import retry_on_conflict
@@ -56,7 +57,7 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
     compares the two on a generated world)."""
     rows = list(
         bookings.select_for_update(of=("self",))
-        .select_related("spa", "intake", "therapist")
+        .select_related("spa", "intake")
         .order_by("therapist_id", "start")
     )
     if not rows:
@@ -99,6 +100,7 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
         if not result.allowed:
             refused.append((booking, case, result))
     for booking, case, result in refused:
+        own_id = str(booking.therapist_id)
         if staff_by_spa is None:  # every spa's staff in one statement, by name
             zones = {b.spa_id: b.spa.timezone for b, _, _ in refused}
             staff_by_spa = eligibility_facts_for_spas(
@@ -117,17 +119,55 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
         booking.warnings = _reasons(result.warnings)
         booking.suggested_therapists = [
             facts.therapist_id
-            for facts in eligibility.allowed_among(
-                (f for f in could if f.therapist_id != str(booking.therapist_id)), case
-            )
+            for facts in eligibility.allowed_among((f for f in could if f.therapist_id != own_id), case)
         ]
         booking.updated_at = now
         changed.append(booking)
-    Decision.objects.bulk_create(decisions)  # one INSERT
+    _decisions_insert(decisions)
     if changed:
         _needs_reassignment_update(changed, now=now)
         _announce_needs_reassignment(changed)
     return changed
+
+
+_DECISIONS_SQL = """
+INSERT INTO registry_decision
+       (id, made_at, made_by_id, kind, spa_id, therapist_id, intake_id, booking_id, "case", allowed,
+        reasons, warnings)
+SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[], %s::varchar(20)[], %s::uuid[], %s::uuid[],
+                     %s::uuid[], %s::uuid[], %s::jsonb[], %s::boolean[], %s::jsonb[], %s::jsonb[])
+"""
+
+
+def _decisions_insert(decisions: list[Decision]) -> None:
+    """The re-check's decision rows (``decision_row``) in ONE INSERT whatever their number:
+    each column sent as one array (``bulk_create`` sends a parameter per value)."""
+    if not decisions:
+        return
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, cls=DjangoJSONEncoder)
+
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _DECISIONS_SQL,
+            [
+                [str(d.pk) for d in decisions],
+                [d.made_at for d in decisions],
+                [str(d.made_by_id) if d.made_by_id else None for d in decisions],
+                [d.kind for d in decisions],
+                [str(d.spa_id) for d in decisions],
+                [str(d.therapist_id) for d in decisions],
+                [str(d.intake_id) for d in decisions],
+                [str(d.booking_id) if d.booking_id else None for d in decisions],
+                [dumps(d.case) for d in decisions],
+                [d.allowed for d in decisions],
+                [dumps(d.reasons) for d in decisions],
+                [dumps(d.warnings) for d in decisions],
+            ],
+        )
+    for d in decisions:
+        d._state.adding = False
 
 
 _NEEDS_REASSIGNMENT_SQL = """
@@ -142,7 +182,7 @@ UPDATE registry_booking AS b
 def _needs_reassignment_update(bookings: list[Booking], *, now: dt.datetime) -> None:
     """The bookings' new status, reasons, warnings and suggestions in ONE UPDATE (Django's
     ``bulk_update`` writes a CASE per column, quadratic in the number of rows)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _NEEDS_REASSIGNMENT_SQL,
             [
