@@ -13,7 +13,6 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core.db import prepared_cursor
-
 from core.models import AuditEvent, OutboxEvent, User
 
 logger = logging.getLogger(__name__)
@@ -38,6 +37,29 @@ def audit_record(
         before=before,
         after=after,
         reason=reason,
+    )
+
+
+def audit_record_many(
+    *,
+    actor: User | None,
+    events: list[tuple[str, models.Model, dict[str, Any] | None, dict[str, Any] | None]],
+    reason: str = "",
+) -> list[AuditEvent]:
+    """``audit_record`` for many changed objects ``(action, obj, before, after)`` in one INSERT
+    (an import's chunk). Call inside the change's transaction."""
+    actor = actor if actor is not None and actor.pk else None
+    return AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        for action, obj, before, after in events
     )
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError, field_error
 from core.models import User
-from core.services import audit_record
+from core.services import audit_record, audit_record_many
 from credentials.choices import IssuanceReasonCode, LicenseStatus
 from credentials.models import (
     Certification,
@@ -160,9 +160,7 @@ def _count(field: str, value: Any, *, maximum: int) -> int:
 @transaction.atomic
 def therapist_create(*, actor: User | None, name: str, email: str = "") -> Therapist:
     """A therapist is known to the registry by a non-blank name (and optionally an e-mail)."""
-    therapist = Therapist.objects.create(
-        name=_text("name", name, max_length=200), email=_email("email", email)
-    )
+    therapist = Therapist.objects.create(**_therapist_fields(name=name, email=email))
     audit_record(
         actor=actor,
         action="therapist.created",
@@ -170,6 +168,11 @@ def therapist_create(*, actor: User | None, name: str, email: str = "") -> Thera
         after={"name": therapist.name, "email": therapist.email},
     )
     return therapist
+
+
+def _therapist_fields(*, name: Any, email: Any) -> dict[str, str]:
+    """A new therapist's fields, cleaned; the first that is wrong raises (``DomainError``)."""
+    return {"name": _text("name", name, max_length=200), "email": _email("email", email)}
 
 
 @transaction.atomic
@@ -224,16 +227,12 @@ def license_create(
 ) -> License:
     """A licence to practise in one ISO 3166-2 jurisdiction, over the inclusive dates
     ``[valid_from, expires_on]``; its number is unique in its jurisdiction."""
-    jurisdiction = _text("jurisdiction", jurisdiction).upper()
-    if not JURISDICTION_RE.match(jurisdiction):
-        raise field_error("jurisdiction", "Give an ISO 3166-2 subdivision code such as US-CA.")
-    number = _text("number", number, max_length=60, label="licence number")
-    status = _license_status("status", status)
-    valid_from = _date("valid_from", valid_from)
-    expires_on = _date("expires_on", expires_on)
-    if expires_on < valid_from:
-        raise field_error("expires_on", "A licence cannot expire before it is valid.")
-    duplicate = field_error("number", "A licence with this number exists in this jurisdiction.")
+    fields = _license_fields(
+        jurisdiction=jurisdiction, number=number, status=status, valid_from=valid_from, expires_on=expires_on
+    )
+    jurisdiction, number, status = fields["jurisdiction"], fields["number"], fields["status"]
+    valid_from, expires_on = fields["valid_from"], fields["expires_on"]
+    duplicate = _duplicate_licence()
     if License.objects.filter(jurisdiction=jurisdiction, number=number).exists():
         raise duplicate
     try:
@@ -250,6 +249,110 @@ def license_create(
         raise duplicate from None
     audit_record(actor=actor, action="license.created", obj=license, after=_license_snapshot(license))
     return license
+
+
+def _license_fields(*, jurisdiction: Any, number: Any, status: Any, valid_from: Any, expires_on: Any) -> dict:
+    """A new licence's fields, cleaned, in the order ``license_create`` checks them; the first
+    that is wrong raises (``DomainError``). Uniqueness is checked by the caller."""
+    jurisdiction = _text("jurisdiction", jurisdiction).upper()
+    if not JURISDICTION_RE.match(jurisdiction):
+        raise field_error("jurisdiction", "Give an ISO 3166-2 subdivision code such as US-CA.")
+    number = _text("number", number, max_length=60, label="licence number")
+    status = _license_status("status", status)
+    valid_from = _date("valid_from", valid_from)
+    expires_on = _date("expires_on", expires_on)
+    if expires_on < valid_from:
+        raise field_error("expires_on", "A licence cannot expire before it is valid.")
+    return {
+        "jurisdiction": jurisdiction,
+        "number": number,
+        "status": status,
+        "valid_from": valid_from,
+        "expires_on": expires_on,
+    }
+
+
+def _duplicate_licence() -> DomainError:
+    return field_error("number", "A licence with this number exists in this jurisdiction.")
+
+
+class TherapistWithLicence(NamedTuple):
+    """One therapist and their first licence, as ``therapists_with_licences_create`` takes them
+    (the arguments of ``therapist_create`` and ``license_create``)."""
+
+    name: Any
+    email: Any
+    jurisdiction: Any
+    number: Any
+    status: Any
+    valid_from: Any
+    expires_on: Any
+
+
+@transaction.atomic
+def therapists_with_licences_create(
+    *, actor: User | None, rows: Sequence[TherapistWithLicence]
+) -> list[DomainError | None]:
+    """``therapist_create`` then ``license_create`` for each row, in bulk (an import's chunk):
+    the same rules, each row refused with the error those services would raise first (the
+    therapist's fields, then the licence's, then a number already held in the jurisdiction,
+    by the registry or by an earlier row); the accepted rows written in one INSERT each for
+    therapists, licences and their audit events. Returns, per row, ``None`` (created) or its
+    error. A concurrent insert of the same number fails the whole call (``IntegrityError``):
+    the caller then goes row by row."""
+    outcome: list[DomainError | None] = []
+    cleaned: list[tuple[int, dict[str, str], dict[str, Any]]] = []
+    for index, row in enumerate(rows):
+        try:
+            therapist = _therapist_fields(name=row.name, email=row.email)
+            licence = _license_fields(
+                jurisdiction=row.jurisdiction,
+                number=row.number,
+                status=row.status,
+                valid_from=row.valid_from,
+                expires_on=row.expires_on,
+            )
+        except DomainError as error:
+            outcome.append(error)
+            continue
+        outcome.append(None)
+        cleaned.append((index, therapist, licence))
+    held = _licence_numbers_held({(lic["jurisdiction"], lic["number"]) for _, _, lic in cleaned})
+    therapists: list[Therapist] = []
+    licences: list[License] = []
+    for index, therapist_fields, licence_fields in cleaned:
+        key = (licence_fields["jurisdiction"], licence_fields["number"])
+        if key in held:
+            outcome[index] = _duplicate_licence()
+            continue
+        held.add(key)
+        therapist = Therapist(**therapist_fields)
+        therapists.append(therapist)
+        licences.append(License(therapist=therapist, **licence_fields))
+    Therapist.objects.bulk_create(therapists)
+    License.objects.bulk_create(licences)
+    audit_record_many(
+        actor=actor,
+        events=[
+            event
+            for therapist, licence in zip(therapists, licences, strict=True)
+            for event in (
+                ("therapist.created", therapist, None, {"name": therapist.name, "email": therapist.email}),
+                ("license.created", licence, None, _license_snapshot(licence)),
+            )
+        ],
+    )
+    return outcome
+
+
+def _licence_numbers_held(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (jurisdiction, number) pairs a licence already holds: one query."""
+    if not keys:
+        return set()
+    query = Q()
+    for jurisdiction in {j for j, _ in keys}:
+        query |= Q(jurisdiction=jurisdiction, number__in=[n for j, n in keys if j == jurisdiction])
+    return set(License.objects.filter(query).values_list("jurisdiction", "number"))
 
 
 @transaction.atomic
