@@ -32,7 +32,8 @@ def _plain(model) -> bool:
     return not any(hasattr(field, "from_db_value") for field in model._meta.concrete_fields)
 
 
-assert all(_plain(model) for model, _ in _MODELS), "a field needs a converter: load it through the ORM"
+if not all(_plain(model) for model, _ in _MODELS):
+    raise ImportError("a field of the authentication models needs a converter: load it through the ORM")
 
 _AUTH_SQL = """
 SELECT {columns}

@@ -29,7 +29,7 @@ def staff(make_user):
 
 
 def test_me_costs_one_statement_token_user_membership_and_spa(staff):
-    user, token, spa = staff
+    _user, token, spa = staff
     client = _client(token)
     client.get("/api/v1/me/")  # the connection and the prepared statement set up
     with CaptureQueriesContext(connection) as ctx:
@@ -67,7 +67,7 @@ def test_a_deactivated_user_is_refused_by_the_next_request(staff):
 
 
 def test_a_role_change_is_seen_by_the_next_request(staff):
-    user, token, spa = staff
+    user, token, _spa = staff
     client = _client(token)
     assert client.get("/api/v1/me/").json()["role"] == Role.SPA_STAFF
     Membership.objects.filter(user=user).update(role=Role.REGISTRY_ADMIN, spa=None)
