@@ -42,7 +42,7 @@ from credentials.models import (
     Therapist,
 )
 from credentials.selectors import qualifying_experience
-from credentials.vc.status_list import status_list_allocate, status_list_revoke
+from credentials.vc.status_list import status_list_allocate, status_list_allocate_many, status_list_revoke
 from protocols.choices import ModuleKind
 from protocols.models import Protocol
 
@@ -815,24 +815,7 @@ def _check_instructor(
 
 
 def _check_license(*, therapist: Therapist, on: dt.date) -> list[IssuanceReason]:
-    licenses = list(License.objects.filter(therapist=therapist))
-    if not licenses:
-        return [
-            IssuanceReason(
-                IssuanceReasonCode.LICENSE_MISSING,
-                f"{therapist.name} has no licence to practise on record.",
-            )
-        ]
-    if not any(
-        lic.status == LicenseStatus.ACTIVE and lic.valid_from <= on <= lic.expires_on for lic in licenses
-    ):
-        return [
-            IssuanceReason(
-                IssuanceReasonCode.LICENSE_INACTIVE,
-                f"{therapist.name} holds no licence that is active on {on.isoformat()}.",
-            )
-        ]
-    return []
+    return _licence_reasons(therapist, list(License.objects.filter(therapist=therapist)), on)
 
 
 def _check_prerequisites(
@@ -963,27 +946,235 @@ def certification_issue(
         actor=actor,
         action="certification.issued",
         obj=certification,
-        after={
-            "serial": certification.serial,
-            "therapist": str(therapist.pk),
-            "protocol": protocol.slug,
-            "school": str(school.pk),
-            "instructor": str(instructor.pk),
-            "taught_on": taught_on,
-            "valid_from": certification.valid_from,
-            "expires_at": certification.expires_at,
-            "modules": [
-                {
-                    "kind": c.kind,
-                    "completed_on": c.completed_on,
-                    "hours": c.hours,
-                    "assessment_passed": c.assessment_passed,
-                }
-                for c in completions.values()
-            ],
-        },
+        after=_issued_record(certification, completions),
     )
     return IssuanceOutcome(certification=certification, reasons=[])
+
+
+class IssueRequest(NamedTuple):
+    """One certificate a school asks for, as ``certifications_issue_many`` takes them (the
+    arguments of ``certification_issue``; the school is the batch's)."""
+
+    therapist: Therapist
+    protocol: Protocol
+    instructor: Instructor
+    taught_on: Any
+    modules: Sequence[Mapping[str, Any]]
+
+
+@transaction.atomic
+def certifications_issue_many(
+    *, actor: User | None, school: School, requests: Sequence[IssueRequest], now: dt.datetime | None = None
+) -> list[IssuanceOutcome | DomainError]:
+    """``certification_issue`` for many requests of one school (an import's chunk), in order,
+    with the same rules (invariant 3) and the same reasons per request — an earlier request's
+    certificate counts as a prerequisite for a later one, as it would one by one — but the
+    rows each rule reads loaded, and locked, once for the batch: the therapists, authorisations,
+    qualifying experience and prerequisite certificates (rosters and licences read); the
+    issued certificates, their module completions and audit events then written in one
+    INSERT each. One ``now`` for the batch. Returns per request its outcome, or the
+    ``DomainError`` its input raises."""
+    now = timezone.now() if now is None else _aware("now", now)
+    issue_date = timezone.localdate(now)
+    results: list[Any] = []
+    parsed: dict[int, dict[str, _ModuleInput]] = {}
+    for index, request in enumerate(requests):
+        errors: dict[str, list[str]] = {}
+        taught_on = request.taught_on
+        if not isinstance(taught_on, dt.date) or isinstance(taught_on, dt.datetime):
+            errors["taught_on"] = ["Give the date the protocol was taught (YYYY-MM-DD)."]
+        elif taught_on > issue_date:
+            errors["taught_on"] = ["A certificate cannot be issued for teaching that has not happened yet."]
+        completions = _parse_modules(request.modules, issue_date=issue_date, errors=errors)
+        if errors:
+            results.append(DomainError("The certification request cannot be processed.", errors=errors))
+            continue
+        results.append(None)
+        parsed[index] = completions
+    todo = [(index, requests[index]) for index in parsed]
+    if not todo:
+        return results
+    therapist_ids = sorted({r.therapist.pk for _, r in todo}, key=str)
+    therapists = {
+        t.pk: t for t in Therapist.objects.select_for_update().filter(pk__in=therapist_ids).order_by("pk")
+    }
+    protocols = {
+        p.pk: p
+        for p in Protocol.objects.filter(pk__in={r.protocol.pk for _, r in todo}).prefetch_related(
+            "modules", "prerequisites"
+        )
+    }
+    authorised = set(
+        SchoolAuthorization.objects.select_for_update()
+        .filter(school=school, protocol__in=list(protocols), granted_at__lte=now)
+        .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gt=now))
+        .order_by("pk")
+        .values_list("protocol_id", flat=True)
+    )
+    instructor_ids = {r.instructor.pk for _, r in todo}
+    on_roster = set(
+        Instructor.objects.filter(pk__in=instructor_ids, schools=school).values_list("pk", flat=True)
+    )
+    experience: dict[tuple[Any, Any], list[ClinicalExperience]] = {}
+    for item in (
+        ClinicalExperience.objects.select_for_update()
+        .filter(instructor__in=instructor_ids, protocol__in=list(protocols), withdrawn_at__isnull=True)
+        .order_by("pk")
+    ):
+        experience.setdefault((item.instructor_id, item.protocol_id), []).append(item)
+    licences: dict[Any, list[License]] = {}
+    for licence in License.objects.filter(therapist__in=therapist_ids):
+        licences.setdefault(licence.therapist_id, []).append(licence)
+    prerequisite_ids = {q.pk for p in protocols.values() for q in p.prerequisites.all()}
+    held: dict[Any, set[Any]] = {}
+    if prerequisite_ids:
+        for therapist_id, protocol_id in (
+            Certification.objects.select_for_update()
+            .filter(
+                therapist__in=therapist_ids,
+                protocol__in=prerequisite_ids,
+                valid_from__lte=now,
+                expires_at__gt=now,
+            )
+            .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now))
+            .order_by("pk")
+            .values_list("therapist_id", "protocol_id")
+        ):
+            held.setdefault(therapist_id, set()).add(protocol_id)
+
+    issued: list[tuple[Certification, dict[str, _ModuleInput]]] = []
+    for index, request in todo:
+        therapist, protocol = therapists[request.therapist.pk], protocols[request.protocol.pk]
+        instructor, taught_on = request.instructor, request.taught_on
+        reasons: list[IssuanceReason] = []
+        if protocol.pk not in authorised:
+            reasons.append(
+                IssuanceReason(
+                    IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
+                    f"{school.name} is not authorised by the registry to certify {protocol.name} "
+                    f"on {timezone.localdate(now).isoformat()}.",
+                    protocols=(protocol.slug,),
+                )
+            )
+        if instructor.pk not in on_roster:
+            reasons.append(
+                IssuanceReason(
+                    IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
+                    f"{instructor.name} is not on {school.name}'s list of instructors.",
+                )
+            )
+        if not any(
+            e.verified_on <= taught_on
+            and e.years >= protocol.min_instructor_years
+            and e.cases >= protocol.min_instructor_cases
+            for e in experience.get((instructor.pk, protocol.pk), ())
+        ):
+            reasons.append(
+                IssuanceReason(
+                    IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
+                    f"{instructor.name} had no verified clinical experience in {protocol.name} on "
+                    f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
+                    f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
+                    protocols=(protocol.slug,),
+                )
+            )
+        reasons += _licence_reasons(therapist, licences.get(therapist.pk, []), issue_date)
+        reasons += [
+            IssuanceReason(
+                IssuanceReasonCode.PREREQUISITE_MISSING,
+                f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
+                protocols=(prerequisite.slug,),
+            )
+            for prerequisite in sorted(protocol.prerequisites.all(), key=lambda p: p.slug)
+            if prerequisite.pk not in held.get(therapist.pk, set())
+        ]
+        reasons += _check_modules(protocol=protocol, completions=parsed[index])
+        if reasons:
+            results[index] = IssuanceOutcome(certification=None, reasons=reasons)
+            continue
+        certification = Certification(
+            serial=Certification.new_serial(),
+            therapist=therapist,
+            protocol=protocol,
+            school=school,
+            instructor=instructor,
+            taught_on=taught_on,
+            valid_from=now,
+            expires_at=now + relativedelta(months=protocol.validity_months),
+            issued_at=now,
+            issued_by=_user(actor),
+        )
+        held.setdefault(therapist.pk, set()).add(protocol.pk)  # a prerequisite for later requests
+        issued.append((certification, parsed[index]))
+        results[index] = IssuanceOutcome(certification=certification, reasons=[])
+    if issued:
+        # allocated for the INSERT (the rows are append-only), the lists locked till commit
+        for (certification, _), (status_list, status_index) in zip(
+            issued, status_list_allocate_many(len(issued)), strict=True
+        ):
+            certification.status_list, certification.status_index = status_list, status_index
+        Certification.objects.bulk_create([c for c, _ in issued])
+        ModuleCompletion.objects.bulk_create(
+            ModuleCompletion(
+                certification=certification,
+                kind=completion.kind,
+                completed_on=completion.completed_on,
+                hours=completion.hours,
+                assessment_passed=completion.assessment_passed,
+            )
+            for certification, completions in issued
+            for completion in completions.values()
+        )
+        audit_record_many(
+            actor=actor,
+            events=[
+                ("certification.issued", certification, None, _issued_record(certification, completions))
+                for certification, completions in issued
+            ],
+        )
+    return results
+
+
+def _issued_record(certification: Certification, completions: dict[str, _ModuleInput]) -> dict[str, Any]:
+    return {
+        "serial": certification.serial,
+        "therapist": str(certification.therapist_id),
+        "protocol": certification.protocol.slug,
+        "school": str(certification.school_id),
+        "instructor": str(certification.instructor_id),
+        "taught_on": certification.taught_on,
+        "valid_from": certification.valid_from,
+        "expires_at": certification.expires_at,
+        "modules": [
+            {
+                "kind": c.kind,
+                "completed_on": c.completed_on,
+                "hours": c.hours,
+                "assessment_passed": c.assessment_passed,
+            }
+            for c in completions.values()
+        ],
+    }
+
+
+def _licence_reasons(therapist: Therapist, licenses: list[License], on: dt.date) -> list[IssuanceReason]:
+    if not licenses:
+        return [
+            IssuanceReason(
+                IssuanceReasonCode.LICENSE_MISSING,
+                f"{therapist.name} has no licence to practise on record.",
+            )
+        ]
+    if not any(
+        lic.status == LicenseStatus.ACTIVE and lic.valid_from <= on <= lic.expires_on for lic in licenses
+    ):
+        return [
+            IssuanceReason(
+                IssuanceReasonCode.LICENSE_INACTIVE,
+                f"{therapist.name} holds no licence that is active on {on.isoformat()}.",
+            )
+        ]
+    return []
 
 
 @transaction.atomic

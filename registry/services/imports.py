@@ -25,7 +25,7 @@ from protocols.choices import ModuleKind
 from protocols.models import Protocol
 from registry.models import ImportJob
 from registry.services import rosters
-from registry.services.credentials import certification_issue
+from registry.services.credentials import certification_issue, certifications_issue_many
 
 THERAPIST_COLUMNS = (
     "name",
@@ -212,14 +212,6 @@ def _hours(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> Dec
         return None
 
 
-def _object(model, field: str, row: dict[str, str], errors: dict[str, list[str]], **lookup: Any):
-    try:
-        return model.objects.get(**lookup)
-    except (model.DoesNotExist, ValueError, DomainError):
-        errors[field] = [f"No {field} '{row.get(field, '')}'."]
-        return None
-
-
 def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -227,18 +219,35 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _certification_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
+class _Lookups:
+    """The therapists, instructors and protocols rows name, by id (slug), loaded for a whole
+    chunk in one query each (``for_rows``) or for one row."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        therapist_ids = {i for r in rows if (i := _uuid(r.get("therapist", ""))) is not None}
+        instructor_ids = {i for r in rows if (i := _uuid(r.get("instructor", ""))) is not None}
+        slugs = {r.get("protocol", "") for r in rows}
+        self.therapists = {t.pk: t for t in Therapist.objects.filter(pk__in=therapist_ids)}
+        self.instructors = {i.pk: i for i in Instructor.objects.filter(pk__in=instructor_ids)}
+        self.protocols = {p.slug: p for p in Protocol.objects.filter(slug__in=slugs)}
+
+
+def _certification_input(row: dict[str, str], lookups: _Lookups) -> credential_services.IssueRequest:
+    """The row's columns as ``certification_issue`` takes them; ``RowRefused`` for an unknown
+    therapist, instructor or protocol, or an unreadable column."""
     errors: dict[str, list[str]] = {}
     therapist = instructor = None
-    if (therapist_id := _uuid(row["therapist"])) is None:
+    if (therapist_id := _uuid(row["therapist"])) is None or therapist_id not in lookups.therapists:
         errors["therapist"] = [f"No therapist '{row['therapist']}'."]
     else:
-        therapist = _object(Therapist, "therapist", row, errors, pk=therapist_id)
-    if (instructor_id := _uuid(row["instructor"])) is None:
+        therapist = lookups.therapists[therapist_id]
+    if (instructor_id := _uuid(row["instructor"])) is None or instructor_id not in lookups.instructors:
         errors["instructor"] = [f"No instructor '{row['instructor']}'."]
     else:
-        instructor = _object(Instructor, "instructor", row, errors, pk=instructor_id)
-    protocol = _object(Protocol, "protocol", row, errors, slug=row["protocol"])
+        instructor = lookups.instructors[instructor_id]
+    protocol = lookups.protocols.get(row["protocol"])
+    if protocol is None:
+        errors["protocol"] = [f"No protocol '{row.get('protocol', '')}'."]
     taught_on = _date(row, "taught_on", errors)
     completed_on = _date(row, "completed_on", errors)
     modules = []
@@ -251,17 +260,47 @@ def _certification_row(actor: User | None, line: int, row: dict[str, str], job: 
         )
     if errors:
         raise RowRefused(_field_reasons(errors))
+    return credential_services.IssueRequest(
+        therapist=therapist, protocol=protocol, instructor=instructor, taught_on=taught_on, modules=modules
+    )
+
+
+def _certification_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
+    request = _certification_input(row, _Lookups([row]))
     outcome = certification_issue(
         actor=actor,
-        therapist=therapist,
-        protocol=protocol,
+        therapist=request.therapist,
+        protocol=request.protocol,
         school=job.school,
-        instructor=instructor,
-        taught_on=taught_on,
-        modules=modules,
+        instructor=request.instructor,
+        taught_on=request.taught_on,
+        modules=request.modules,
     )
     if outcome.certification is None:
         raise RowRefused([reason.as_dict() for reason in outcome.reasons])
+
+
+def _certification_chunk(
+    actor: User | None, chunk: list[tuple[int, dict[str, str]]], job: ImportJob
+) -> list[list[dict[str, Any]] | None]:
+    """A chunk of certification rows in bulk (``certifications_issue_many``): per row, its
+    reasons when refused (the same as row by row), ``None`` when issued."""
+    lookups = _Lookups([row for _, row in chunk])
+    reasons: list[list[dict[str, Any]] | None] = [None] * len(chunk)
+    requests, positions = [], []
+    for position, (_line, row) in enumerate(chunk):
+        try:
+            requests.append(_certification_input(row, lookups))
+            positions.append(position)
+        except RowRefused as refusal:
+            reasons[position] = refusal.reasons
+    outcomes = certifications_issue_many(actor=actor, school=job.school, requests=requests)
+    for position, outcome in zip(positions, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            reasons[position] = _domain_reasons(outcome)
+        elif outcome.certification is None:
+            reasons[position] = [reason.as_dict() for reason in outcome.reasons]
+    return reasons
 
 
 def _roster_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> Findings:
@@ -281,6 +320,7 @@ ROW_HANDLERS: dict[str, RowHandler] = {
 # takes over for a chunk whose bulk write fails, e.g. on a concurrent duplicate).
 CHUNK_HANDLERS: dict[str, Callable[[User | None, list[tuple[int, dict[str, str]]], ImportJob], list]] = {
     ImportJob.Kind.THERAPISTS: _therapist_chunk,
+    ImportJob.Kind.CERTIFICATIONS: _certification_chunk,
 }
 # What a kind reports once every row is done (a roster: the licences it did not list).
 FINISHERS: dict[str, Callable[[ImportJob], Findings]] = {

@@ -98,3 +98,69 @@ def test_a_therapist_chunk_costs_the_same_statements_for_ten_rows_as_for_five_hu
     # therapists, the licences, the audit events (one INSERT each), two releases; the report
     # written and the job read back
     assert counts == [12, 12]
+
+
+def test_a_certifications_chunk_issues_and_refuses_exactly_as_row_by_row(monkeypatch, world):
+    """Bulk and row by row on two identical groups of therapists: the same report, the same
+    certificates, and a prerequisite issued by an earlier row counts for a later one."""
+    from credentials.models import Certification
+    from credentials.tests.factories import (
+        ClinicalExperienceFactory,
+        InstructorFactory,
+        SchoolAuthorizationFactory,
+        SchoolFactory,
+        TherapistFactory,
+    )
+    from protocols.tests.factories import ProtocolFactory
+    from registry.services.imports import CERTIFICATION_COLUMNS
+    from registry.tests.test_imports import cert_row
+
+    base = ProtocolFactory(slug="base-protocol")
+    advanced = ProtocolFactory(slug="advanced-protocol", prerequisites=[base])
+    school = SchoolFactory()
+    for protocol in (base, advanced, world.radiculopathy):
+        SchoolAuthorizationFactory(school=school, protocol=protocol)
+    instructor = InstructorFactory(schools=[school])
+    for protocol in (base, advanced):
+        ClinicalExperienceFactory(instructor=instructor, protocol=protocol)
+    stranger = InstructorFactory()  # on no school's list
+    ClinicalExperienceFactory(instructor=stranger, protocol=base)
+
+    def group(tag: str):
+        therapists = [TherapistFactory(name=f"Twin {i}") for i in range(4)]
+        for therapist in therapists[:3]:
+            LicenseFactory(therapist=therapist, number=f"{tag}-{therapist.name}")
+        a, b, c, unlicensed = therapists
+        return [
+            cert_row(a, "advanced-protocol", instructor),  # PREREQUISITE_MISSING (not yet held)
+            cert_row(a, "base-protocol", instructor),  # issued
+            cert_row(a, "advanced-protocol", instructor),  # issued: the base from two rows up
+            cert_row(b, "low-back-radiculopathy", instructor),  # INSTRUCTOR_NOT_QUALIFIED
+            cert_row(b, "base-protocol", stranger),  # INSTRUCTOR_NOT_AT_SCHOOL
+            cert_row(c, "base-protocol", instructor, hours="2"),  # MODULE_INCOMPLETE x3
+            cert_row(c, "base-protocol", instructor, taught="2999-01-01"),  # taught_on in the future
+            cert_row(unlicensed, "base-protocol", instructor),  # LICENSE_MISSING
+            cert_row(c, "base-protocol", instructor),  # issued
+        ], therapists
+
+    def run(rows):
+        content = to_csv(CERTIFICATION_COLUMNS, rows)
+        job = import_create(actor=None, kind="certifications", content=content, school=school)
+        return import_run(job_id=job.pk)
+
+    def issued(therapists):
+        return sorted(
+            Certification.objects.filter(therapist__in=therapists).values_list(
+                "therapist__name", "protocol__slug", "instructor_id", "taught_on"
+            )
+        )
+
+    rows, bulk_group = group("B")
+    bulk = run(rows)
+    monkeypatch.setattr(imports, "CHUNK_HANDLERS", {})
+    rows, row_group = group("R")
+    one_by_one = run(rows)
+    assert (bulk.accepted, bulk.refused) == (3, 6)
+    assert bulk.report == one_by_one.report
+    assert issued(bulk_group) == issued(row_group)
+    assert len(issued(bulk_group)) == 3
