@@ -12,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
-from core.db import prepared_cursor
+from core.db import insert_many, prepared_cursor
 from core.models import AuditEvent, OutboxEvent, User
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def audit_record_many(
     """``audit_record`` for many changed objects ``(action, obj, before, after)`` in one INSERT
     (an import's chunk). Call inside the change's transaction."""
     actor = actor if actor is not None and actor.pk else None
-    return AuditEvent.objects.bulk_create(
+    rows = [
         AuditEvent(
             actor=actor,
             action=action,
@@ -60,7 +60,9 @@ def audit_record_many(
             reason=reason,
         )
         for action, obj, before, after in events
-    )
+    ]
+    insert_many(rows)
+    return rows
 
 
 # Called with an event id once the transaction that wrote it commits. A higher layer (the

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.db import insert_many
 from core.errors import Conflict, DomainError, field_error
 from core.models import User
 from core.services import audit_record, audit_record_many
@@ -329,8 +330,8 @@ def therapists_with_licences_create(
         therapist = Therapist(**therapist_fields)
         therapists.append(therapist)
         licences.append(License(therapist=therapist, **licence_fields))
-    Therapist.objects.bulk_create(therapists)
-    License.objects.bulk_create(licences)
+    insert_many(therapists)
+    insert_many(licences)
     audit_record_many(
         actor=actor,
         events=[
@@ -1113,17 +1114,19 @@ def certifications_issue_many(
             issued, status_list_allocate_many(len(issued)), strict=True
         ):
             certification.status_list, certification.status_index = status_list, status_index
-        Certification.objects.bulk_create([c for c, _ in issued])
-        ModuleCompletion.objects.bulk_create(
-            ModuleCompletion(
-                certification=certification,
-                kind=completion.kind,
-                completed_on=completion.completed_on,
-                hours=completion.hours,
-                assessment_passed=completion.assessment_passed,
-            )
-            for certification, completions in issued
-            for completion in completions.values()
+        insert_many([c for c, _ in issued])
+        insert_many(
+            [
+                ModuleCompletion(
+                    certification=certification,
+                    kind=completion.kind,
+                    completed_on=completion.completed_on,
+                    hours=completion.hours,
+                    assessment_passed=completion.assessment_passed,
+                )
+                for certification, completions in issued
+                for completion in completions.values()
+            ]
         )
         audit_record_many(
             actor=actor,
