@@ -367,3 +367,23 @@ class TenantScopedMixin:
             )
         for_write = self.request.method not in SAFE_METHODS
         return scoped(resource, queryset, self.request.user, for_write=for_write)
+
+
+@read_scope("safety-records")
+def scope_safety_records(queryset: QuerySet, user) -> QuerySet:
+    """The certifications completed sessions rested on, behind the safety record: of the
+    therapist themselves (therapist); of therapists employed at own spa (spa staff); of the
+    certifications own school issued (school staff); all (registry admin). No client data is
+    read from them, only counts."""
+    membership = membership_of(user)
+    if membership is None:
+        return queryset.none()
+    if membership.role == Role.REGISTRY_ADMIN:
+        return queryset
+    if membership.role == Role.THERAPIST:
+        return queryset.filter(booking__therapist_id=membership.therapist_id)
+    if membership.role == Role.SPA_STAFF:
+        return queryset.filter(employed_at(membership.spa, "booking__therapist_id"))
+    if membership.role == Role.SCHOOL_STAFF:
+        return queryset.filter(certification__school_id=membership.school_id)
+    return queryset.none()

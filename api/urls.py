@@ -7,7 +7,7 @@ from rest_framework import routers
 
 from api.permissions import EVERYONE, RolePermission
 from api.throttling import AnonReadThrottle
-from api.views import accounts, bookings, catalog, credentials, imports, spas, webhooks
+from api.views import accounts, bookings, catalog, credentials, imports, outcomes, spas, webhooks
 from api.views.errors import api_not_found
 from api.views.schema import SchemaView
 
@@ -31,6 +31,7 @@ router.register("users", accounts.UserViewSet, basename="user")
 router.register("protocols", catalog.ProtocolViewSet, basename="protocol")
 router.register("conditions", catalog.ConditionViewSet, basename="condition")
 router.register("screening-questions", catalog.ScreeningQuestionViewSet, basename="screening-question")
+router.register("outcome-signs", outcomes.OutcomeSignViewSet, basename="outcome-sign")
 router.register("therapists", credentials.TherapistViewSet, basename="therapist")
 router.register("licenses", credentials.LicenseViewSet, basename="license")
 router.register("schools", credentials.SchoolViewSet, basename="school")
@@ -44,6 +45,7 @@ router.register("employments", spas.EmploymentViewSet, basename="employment")
 router.register("intakes", bookings.IntakeViewSet, basename="intake")
 router.register("bookings", bookings.BookingViewSet, basename="booking")
 router.register("decisions", bookings.DecisionViewSet, basename="decision")
+router.register("safety-records", outcomes.SafetyRecordViewSet, basename="safety-record")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("imports", imports.ImportViewSet, basename="import")
 

@@ -14,6 +14,10 @@
    the statements per request (both databases).
 4. ``bench/profiling.py``: pyinstrument profile of the eligibility check and search.
 5. ``bench/jobs.py``: revocation fan-out, daily expiry job, 5,000-row import (rolled back).
+6. ``bench/coverage.py``: the coverage reads (issue 27) at 1k and 1M bookings (a third database,
+   ``bench_cov_1k``: 100 therapists, 1,000 bookings), their section of ``results.md``.
+   ``--only coverage`` runs this step alone (data generated when missing), leaving the rest of
+   ``results.md`` as it is.
 
 Only loopback traffic; every process started here is stopped by its pid.
 """
@@ -59,7 +63,15 @@ SCALES = {
         "bookings": 10_000,
         "fanout": 0,
     },
+    "coverage_1k": {  # the coverage reads at 1,000 bookings (bench/coverage.py)
+        "db": "bench_cov_1k",
+        "therapists": 100,
+        "certifications": 1_000,
+        "bookings": 1_000,
+        "fanout": 0,
+    },
 }
+LOAD_TEST_SCALES = ("large", "small")
 ENDPOINTS = {
     "me": "`GET /api/v1/me/` (floor)",
     "check": "`POST /api/v1/eligibility/check/`",
@@ -403,21 +415,29 @@ def main() -> int:
         default="1GB",
         help="the bench server's shared_buffers (PostgreSQL's default, 128MB, is sized for a small machine)",
     )
-    parser.add_argument("--skip", default="", help="comma-separated: small,large,explain,profile,jobs")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: small,large,explain,profile,jobs,coverage"
+    )
     parser.add_argument(
         "--fanout-cap", type=int, default=900, help="seconds before the fan-out job is stopped"
     )
     parser.add_argument("--keep-server", action="store_true", help="leave the bench PostgreSQL running")
+    parser.add_argument(
+        "--only", choices=["coverage"], default=None, help="run one step alone: coverage (bench/coverage.py)"
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    if args.only == "coverage":
+        skip |= {"small", "explain", "profile", "jobs"}  # its data: coverage_1k and large
     OUT.mkdir(parents=True, exist_ok=True)
     Path(_django.data_dir(), "static").mkdir(parents=True, exist_ok=True)  # STATIC_ROOT: no warning
     started = time.monotonic()
-    ensure_tools()
+    if args.only is None:  # wrk and pyinstrument: the load tests and the profiles
+        ensure_tools()
     configure_server(args.shared_buffers)
 
     for scale, size in SCALES.items():
-        if scale in skip:
+        if scale in skip or (scale == "coverage_1k" and "coverage" in skip):
             continue
         log(f"data: {size['db']} ({size['therapists']:,} therapists) — generated when missing")
         run(
@@ -436,11 +456,16 @@ def main() -> int:
             env=_django.bench_env(size["db"]),
         )
 
+    if args.only == "coverage":
+        coverage_step()
+        stop_server(args)
+        return 0
+
     results: dict = {"args": vars(args), "machine": machine(), "started": dt.datetime.now(dt.UTC).isoformat()}
     previous = OUT / "results.json"
     if skip and previous.exists():  # a partial run keeps the other figures of the last run
         results = {**json.loads(previous.read_text()), **results}
-    scales = [scale for scale in ("large", "small") if scale not in skip]
+    scales = [scale for scale in LOAD_TEST_SCALES if scale not in skip]
     if scales:
         results.update(load_tests(args, scales))
     if "explain" not in skip:
@@ -471,11 +496,34 @@ def main() -> int:
     from report import write_results
 
     write_results(results, ROOT / "bench" / "results.md")
+    if "coverage" not in skip:
+        coverage_step()
+    stop_server(args)
+    log(f"done in {results['minutes']} min: bench/results.md, bench/explain.md")
+    return 0
+
+
+def coverage_step() -> None:
+    """The coverage reads at 1k and 1M bookings; their section of results.md."""
+    import coverage
+
+    runs = []
+    load = os.getloadavg()[0]
+    for scale in ("coverage_1k", "large"):
+        log(f"coverage reads on {SCALES[scale]['db']}")
+        runs.append(last_json(run([PY, "bench/coverage.py"], env=_django.bench_env(SCALES[scale]["db"]))))
+    (OUT / "coverage.json").write_text(json.dumps(runs, indent=2))
+    when = (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (1-minute load average {load:.1f} before it, on "
+        f"{os.cpu_count()} CPUs shared with the other engineers' runs)"
+    )
+    coverage.write_section(ROOT / "bench" / "results.md", coverage.markdown(runs, when))
+
+
+def stop_server(args) -> None:
     if not args.keep_server:
         # the bench server (its postmaster.pid in BENCH_DATA_DIR), started by the bench scripts
         run([PY, "-c", "from registry.embedded_postgres import stop; stop()"], env=_django.bench_env())
-    log(f"done in {results['minutes']} min: bench/results.md, bench/explain.md")
-    return 0
 
 
 if __name__ == "__main__":

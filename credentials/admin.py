@@ -93,6 +93,32 @@ class NoInlinesOnAdd:
         return super().get_inlines(request, obj) if obj is not None else ()
 
 
+class WithdrawAction:
+    """The one withdrawal action of the verifications and authorisations a certificate rests
+    on: asks for a reason, withdraws each selected row through ``withdraw_one`` (the service;
+    the registry layer swaps in its use case, which also tells the schools), reports what
+    the service refused. ``withdrawn_as``: the service's keyword for the row."""
+
+    withdrawn_as: str
+    withdrawn_message: str
+    withdraw_one: Callable[..., Any]
+
+    def has_withdraw_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    def withdraw_each(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = _reason(self, request)
+        if reason is None:
+            return
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda row: self.withdraw_one(actor=request.user, reason=reason, **{self.withdrawn_as: row}),
+            self.withdrawn_message,
+        )
+
+
 def _reason(modeladmin: admin.ModelAdmin, request: HttpRequest) -> str | None:
     reason = request.POST.get("reason", "").strip()
     if not reason:
@@ -337,7 +363,7 @@ class AuthorizationForm(forms.ModelForm):
 
 
 @admin.register(SchoolAuthorization)
-class SchoolAuthorizationAdmin(RegistryAdmin):
+class SchoolAuthorizationAdmin(WithdrawAction, RegistryAdmin):
     form = AuthorizationForm
     list_display = ("school", "protocol", "granted_at", "withdrawn_at")
     list_filter = (("withdrawn_at", admin.EmptyFieldListFilter), "protocol", "school")
@@ -347,14 +373,13 @@ class SchoolAuthorizationAdmin(RegistryAdmin):
     readonly_fields = ("granted_at", "withdrawn_at", "withdrawn_reason")
     action_form = ReasonActionForm
     actions = ("withdraw",)
+    withdrawn_as = "authorization"
+    withdrawn_message = "{count} authorisation(s) withdrawn; their certificates are flagged for review."
     # The registry layer swaps in its use case (withdrawal + review events).
-    withdraw_authorization = staticmethod(services.school_authorization_withdraw)
+    withdraw_one = staticmethod(services.school_authorization_withdraw)
 
     def has_change_permission(self, request: HttpRequest, obj: SchoolAuthorization | None = None) -> bool:
         return False
-
-    def has_withdraw_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("credentials.change_schoolauthorization")
 
     def save_model(
         self, request: HttpRequest, obj: SchoolAuthorization, form: forms.Form, change: bool
@@ -370,18 +395,7 @@ class SchoolAuthorizationAdmin(RegistryAdmin):
         permissions=["withdraw"],
     )
     def withdraw(self, request: HttpRequest, queryset: QuerySet[SchoolAuthorization]) -> None:
-        reason = _reason(self, request)
-        if reason is None:
-            return
-        _apply_each(
-            self,
-            request,
-            queryset,
-            lambda authorization: self.withdraw_authorization(
-                actor=request.user, authorization=authorization, reason=reason
-            ),
-            "{count} authorisation(s) withdrawn; their certificates are flagged for review.",
-        )
+        self.withdraw_each(request, queryset)
 
 
 class ExperienceForm(forms.ModelForm):
@@ -396,7 +410,7 @@ class ExperienceForm(forms.ModelForm):
 
 
 @admin.register(ClinicalExperience)
-class ClinicalExperienceAdmin(RegistryAdmin):
+class ClinicalExperienceAdmin(WithdrawAction, RegistryAdmin):
     form = ExperienceForm
     list_display = ("instructor", "protocol", "years", "cases", "verified_on", "withdrawn_at")
     list_filter = (("withdrawn_at", admin.EmptyFieldListFilter), "protocol")
@@ -405,8 +419,12 @@ class ClinicalExperienceAdmin(RegistryAdmin):
     autocomplete_fields = ("instructor",)
     action_form = ReasonActionForm
     actions = ("withdraw",)
+    withdrawn_as = "experience"
+    withdrawn_message = (
+        "{count} verification(s) withdrawn; the certificates they underpinned are flagged for review."
+    )
     # The registry layer swaps in its use case (withdrawal + review events).
-    withdraw_experience = staticmethod(services.clinical_experience_withdraw)
+    withdraw_one = staticmethod(services.clinical_experience_withdraw)
 
     def get_fields(self, request: HttpRequest, obj: ClinicalExperience | None = None) -> list[str]:
         fields = ["instructor", "protocol", "years", "cases", "evidence", "verified_on"]
@@ -416,9 +434,6 @@ class ClinicalExperienceAdmin(RegistryAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: ClinicalExperience | None = None) -> bool:
         return False  # a verification is a fact: withdraw it and verify again
-
-    def has_withdraw_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("credentials.change_clinicalexperience")
 
     def save_model(
         self, request: HttpRequest, obj: ClinicalExperience, form: forms.Form, change: bool
@@ -440,18 +455,7 @@ class ClinicalExperienceAdmin(RegistryAdmin):
         permissions=["withdraw"],
     )
     def withdraw(self, request: HttpRequest, queryset: QuerySet[ClinicalExperience]) -> None:
-        reason = _reason(self, request)
-        if reason is None:
-            return
-        _apply_each(
-            self,
-            request,
-            queryset,
-            lambda experience: self.withdraw_experience(
-                actor=request.user, experience=experience, reason=reason
-            ),
-            "{count} verification(s) withdrawn; the certificates they underpinned are flagged for review.",
-        )
+        self.withdraw_each(request, queryset)
 
 
 # --- certifications -------------------------------------------------------------------------------

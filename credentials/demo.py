@@ -44,6 +44,10 @@ THERAPISTS = (  # key, name, e-mail, licence number (US-CA)
     ("beth", "Beth Jones", "beth.jones@example.org", "MT-100002"),
     ("chris", "Chris Park", "chris.park@example.org", "MT-100003"),
 )
+# A therapist whose licence ends soon after the demo is loaded: the coverage forecast shows
+# what her leaving the register will leave uncovered.
+EXPIRING_THERAPIST = ("dana", "Dana Wu", "dana.wu@example.org", "MT-100004")
+EXPIRING_LICENCE_DAYS = 45
 
 
 def _protocol(slug: str) -> Protocol:
@@ -107,7 +111,9 @@ def _some_experience(actor: User | None, instructor: Instructor, protocol: Proto
     )
 
 
-def _therapist(actor: User | None, name: str, email: str, number: str) -> Therapist:
+def _therapist(
+    actor: User | None, name: str, email: str, number: str, *, licence_days: int | None = None
+) -> Therapist:
     license = License.objects.select_related("therapist").filter(jurisdiction="US-CA", number=number).first()
     if license is not None:
         return license.therapist
@@ -115,6 +121,9 @@ def _therapist(actor: User | None, name: str, email: str, number: str) -> Therap
         actor=actor, name=name, email=email
     )
     today = timezone.localdate()
+    expires_on = dt.date(today.year + 3, 12, 31)
+    if licence_days is not None:
+        expires_on = today + dt.timedelta(days=licence_days)
     services.license_create(
         actor=actor,
         therapist=therapist,
@@ -122,7 +131,7 @@ def _therapist(actor: User | None, name: str, email: str, number: str) -> Therap
         number=number,
         status=LicenseStatus.ACTIVE,
         valid_from=dt.date(2019, 1, 1),
-        expires_on=dt.date(today.year + 3, 12, 31),
+        expires_on=expires_on,
     )
     return therapist
 
@@ -175,11 +184,12 @@ def load_credentials_demo(*, actor: User | None = None) -> dict[str, Any]:
     in both, teaches at both), Daniel Reyes (verified experience below the radiculopathy
     protocol's minimums) and Sofia Lind (no verified experience); therapists Ana Silva
     (certified in low-back-radiculopathy), Beth Jones (licensed, not certified) and Chris Park
-    (certified in low-back-no-radiculopathy), all licensed in US-CA.
+    (certified in low-back-no-radiculopathy), all licensed in US-CA; and Dana Wu (certified in
+    low-back-radiculopathy, her US-CA licence ending 45 days after the first load).
 
     Returns ``{"protocols": {slug: Protocol}, "schools": [School, School],
     "instructors": {"qualified", "unqualified", "unverified"}, "therapists": {"ana", "beth",
-    "chris"}, "certifications": {"ana", "chris"}}``. Needs the catalog (``load_catalog``)."""
+    "chris", "dana"}, "certifications": {"ana", "chris", "dana"}}``. Needs the catalog (``load_catalog``)."""
     protocols = {slug: _protocol(slug) for slug in DEMO_PROTOCOLS}
     schools = [_school(actor, *school) for school in SCHOOLS]
     for school in schools:
@@ -194,9 +204,12 @@ def load_credentials_demo(*, actor: User | None = None) -> dict[str, Any]:
     sofia = _instructor(actor, "Sofia Lind", schools[1:])
 
     therapists = {key: _therapist(actor, name, email, number) for key, name, email, number in THERAPISTS}
+    key, name, email, number = EXPIRING_THERAPIST
+    therapists[key] = _therapist(actor, name, email, number, licence_days=EXPIRING_LICENCE_DAYS)
     certifications = {
         "ana": _certify(actor, therapists["ana"], protocols[RADICULOPATHY], schools[0], maria),
         "chris": _certify(actor, therapists["chris"], protocols[NO_RADICULOPATHY], schools[1], maria),
+        "dana": _certify(actor, therapists["dana"], protocols[RADICULOPATHY], schools[0], maria),
     }
     return {
         "protocols": protocols,

@@ -93,18 +93,12 @@ class LicenseChange(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ExperienceWithdrawal:
-    """The withdrawn experience and the certifications it underpinned, now flagged for review."""
+class Withdrawal:
+    """A withdrawn fact a certificate rested on when issued — an instructor's verified clinical
+    experience, or a school's authorisation — and the certifications it underpinned, now
+    flagged for registry review (not revoked)."""
 
-    experience: ClinicalExperience
-    flagged: list[Certification]
-
-
-@dataclass(frozen=True)
-class AuthorizationWithdrawal:
-    """The withdrawn authorisation and the certifications issued under it, now flagged."""
-
-    authorization: SchoolAuthorization
+    withdrawn: ClinicalExperience | SchoolAuthorization
     flagged: list[Certification]
 
 
@@ -566,10 +560,57 @@ def _flag_for_review(
     return flagged
 
 
+def _withdraw(
+    *,
+    actor: User | None,
+    current: ClinicalExperience | SchoolAuthorization,
+    what: str,
+    withdrawn_at: dt.datetime,
+    reason: str,
+    action: str,
+    underpinned: QuerySet[Certification],
+    review_reason: str,
+) -> Withdrawal:
+    """The one shape of a withdrawal: the fact (locked by the caller) withdrawn from
+    ``withdrawn_at`` with who and why, audited, and the certificates it underpinned flagged."""
+    if current.withdrawn_at is not None:
+        raise Conflict(f"This {what} is already withdrawn.")
+    current.withdrawn_at = withdrawn_at
+    current.withdrawn_by = _user(actor)
+    current.withdrawn_reason = reason
+    current.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=current,
+        before={"withdrawn_at": None},
+        after={"withdrawn_at": current.withdrawn_at},
+        reason=reason,
+    )
+    flagged = _flag_for_review(actor=actor, certifications=underpinned, review_reason=review_reason)
+    return Withdrawal(withdrawn=current, flagged=flagged)
+
+
+@transaction.atomic
+def certifications_flag_for_review(
+    *, actor: User | None, certifications: Iterable[Certification], reason: str
+) -> list[Certification]:
+    """Flag certifications for registry review, e.g. after a serious adverse event on a session
+    that rested on them. They keep counting until registry staff keep or revoke them; one audit
+    event each. A revoked certification is not flagged: nothing is left to review."""
+    reason = _text("reason", reason)
+    ids = [c.pk for c in certifications]
+    return _flag_for_review(
+        actor=actor,
+        certifications=Certification.objects.filter(pk__in=ids, revoked_at__isnull=True),
+        review_reason=reason,
+    )
+
+
 @transaction.atomic
 def school_authorization_withdraw(
     *, actor: User | None, authorization: SchoolAuthorization, reason: str
-) -> AuthorizationWithdrawal:
+) -> Withdrawal:
     """Withdraw a school's authorisation for a protocol from now. Certificates already issued
     stay valid: the school's certifications of that protocol issued at or after the grant (and
     not revoked) are flagged for registry review and returned."""
@@ -579,24 +620,15 @@ def school_authorization_withdraw(
         .select_related("school", "protocol")
         .get(pk=authorization.pk)
     )
-    if current.withdrawn_at is not None:
-        raise Conflict("This authorisation is already withdrawn.")
-    # A grant dated in the future is withdrawn before it ever took effect.
-    current.withdrawn_at = max(timezone.now(), current.granted_at)
-    current.withdrawn_by = _user(actor)
-    current.withdrawn_reason = reason
-    current.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
-    audit_record(
+    return _withdraw(
         actor=actor,
-        action="school_authorization.withdrawn",
-        obj=current,
-        before={"withdrawn_at": None},
-        after={"withdrawn_at": current.withdrawn_at},
+        current=current,
+        what="authorisation",
+        # A grant dated in the future is withdrawn before it ever took effect.
+        withdrawn_at=max(timezone.now(), current.granted_at),
         reason=reason,
-    )
-    flagged = _flag_for_review(
-        actor=actor,
-        certifications=Certification.objects.filter(
+        action="school_authorization.withdrawn",
+        underpinned=Certification.objects.filter(
             school_id=current.school_id,
             protocol_id=current.protocol_id,
             issued_at__gte=current.granted_at,
@@ -606,7 +638,6 @@ def school_authorization_withdraw(
             f"{current.school.name}'s authorisation for {current.protocol.name} was withdrawn: {reason}"
         ),
     )
-    return AuthorizationWithdrawal(authorization=current, flagged=flagged)
 
 
 @transaction.atomic
@@ -658,7 +689,7 @@ def clinical_experience_verify(
 @transaction.atomic
 def clinical_experience_withdraw(
     *, actor: User | None, experience: ClinicalExperience, reason: str
-) -> ExperienceWithdrawal:
+) -> Withdrawal:
     """Withdraw a verification of clinical experience from now. Certificates already issued
     stay valid: those the instructor taught for that protocol on or after the experience's
     ``verified_on`` (and not revoked) are flagged for registry review and returned."""
@@ -668,23 +699,14 @@ def clinical_experience_withdraw(
         .select_related("instructor", "protocol")
         .get(pk=experience.pk)
     )
-    if current.withdrawn_at is not None:
-        raise Conflict("This clinical experience is already withdrawn.")
-    current.withdrawn_at = timezone.now()
-    current.withdrawn_by = _user(actor)
-    current.withdrawn_reason = reason
-    current.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
-    audit_record(
+    return _withdraw(
         actor=actor,
-        action="clinical_experience.withdrawn",
-        obj=current,
-        before={"withdrawn_at": None},
-        after={"withdrawn_at": current.withdrawn_at},
+        current=current,
+        what="clinical experience",
+        withdrawn_at=timezone.now(),
         reason=reason,
-    )
-    flagged = _flag_for_review(
-        actor=actor,
-        certifications=Certification.objects.filter(
+        action="clinical_experience.withdrawn",
+        underpinned=Certification.objects.filter(
             instructor_id=current.instructor_id,
             protocol_id=current.protocol_id,
             taught_on__gte=current.verified_on,
@@ -695,7 +717,6 @@ def clinical_experience_withdraw(
             f"was withdrawn: {reason}"
         ),
     )
-    return ExperienceWithdrawal(experience=current, flagged=flagged)
 
 
 # --- certifications -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+from protocols.models import Condition, Module, OutcomeSign, Protocol, RequirementGroup, ScreeningQuestion
 from protocols.selectors import condition_list, condition_requirements, protocol_list
 
 READ_ONLY_NOTE = (
@@ -121,3 +121,12 @@ class ScreeningQuestionAdmin(ReadOnlyCatalogAdmin):
     @admin.display(description="regions")
     def asked_for(self, obj: ScreeningQuestion) -> str:
         return ", ".join(obj.regions) or "every intake"
+
+
+@admin.register(OutcomeSign)
+class OutcomeSignAdmin(ReadOnlyCatalogAdmin):
+    list_display = ["code", "label", "severity", "position"]
+    list_filter = ["severity"]
+    search_fields = ["code", "label", "instruction", "source"]
+    fields = ["code", "label", "severity", "instruction", "source", "position"]
+    readonly_fields = fields

@@ -421,3 +421,93 @@ SCREENING_QUESTIONS: list[dict[str, Any]] = [
         "position": 100,
     },
 ]
+
+# --- signs asked after every session ----------------------------------------------------------
+# The founding case: the client stood up "slightly dizzy", her pain "the same or slightly worse",
+# and hours later lost bladder control. Overstimulation cannot be proven after the fact: the
+# early signs are asked every time, and the cauda equina signs sent to emergency care at once.
+
+EARLY_SIGNS = (
+    f"{EXAMPLE} {FOUNDING_CASE} In that case the client stood up slightly dizzy, her pain the "
+    "same or slightly worse, hours before the emergency: the early signs are recorded every time."
+)
+NEW_NERVE_SIGNS = (
+    f"{EXAMPLE} New or worsening neurological symptoms after lumbar work: a physician's "
+    f"assessment, and emergency care if they spread to both legs or the saddle area. {NICE_SCIATICA}"
+)
+CES_AFTER = (
+    f"{EXAMPLE} Possible cauda equina syndrome (G83.4): emergency assessment at once. "
+    f"{NICE_SCIATICA} {BMJ_CES}"
+)
+EMERGENCY_INSTRUCTION = (
+    "Call the emergency number now (911 in the United States, 112 in Europe, 999 in the United "
+    "Kingdom) or go straight to an emergency department. Do not wait to see whether it passes, do "
+    "not drive yourself, and have no more massage. Tell them you had massage on your back today "
+    "and now have this sign: it can mean a nerve bundle in the lower spine is being squeezed "
+    "(cauda equina syndrome), which needs emergency care within hours."
+)
+
+OUTCOME_SIGNS: list[dict[str, Any]] = [
+    {
+        "code": "dizziness",
+        "label": "Dizziness or light-headedness",
+        "severity": "mild",
+        "instruction": "Sit or lie down until it passes, drink some water and stand up slowly. Do not "
+        "drive while you feel it. If it has not passed within an hour, or you faint, call a doctor.",
+        "source": EARLY_SIGNS,
+        "position": 10,
+    },
+    {
+        "code": "pain-worse",
+        "label": "Pain worse than before the session",
+        "severity": "mild",
+        "instruction": "Some soreness after treatment is common and eases within a day or two. Rest, "
+        "move gently, and do not book more work on that area until it has eased. Call a doctor if "
+        "the pain keeps getting worse or spreads down a leg or an arm.",
+        "source": EARLY_SIGNS,
+        "position": 20,
+    },
+    {
+        "code": "muscle-spasm",
+        "label": "Muscle spasm",
+        "severity": "mild",
+        "instruction": "Rest the area, keep it warm and move it gently within what is comfortable. Call "
+        "a doctor if the spasm has not eased within two days or comes with numbness or weakness.",
+        "source": EARLY_SIGNS,
+        "position": 30,
+    },
+    {
+        "code": "new-numbness-tingling",
+        "label": "New numbness or tingling",
+        "severity": "moderate",
+        "instruction": "See a doctor today or tomorrow and tell them it started after massage. Have no "
+        "more massage until a doctor has seen you. If the numbness reaches both legs or the area "
+        "between your legs, or you have any trouble passing urine, call the emergency number now.",
+        "source": NEW_NERVE_SIGNS,
+        "position": 40,
+    },
+    {
+        "code": "new-limb-weakness",
+        "label": "New weakness in a leg or an arm",
+        "severity": "serious",
+        "instruction": EMERGENCY_INSTRUCTION,
+        "source": CES_AFTER,
+        "position": 50,
+    },
+    {
+        "code": "bladder-bowel-change",
+        "label": "Any change in bladder or bowel control",
+        "severity": "serious",
+        "instruction": EMERGENCY_INSTRUCTION,
+        "source": CES_AFTER,
+        "position": 60,
+    },
+    {
+        "code": "saddle-numbness",
+        "label": "Numbness in the saddle area (between the legs, around the back passage)",
+        "severity": "serious",
+        "instruction": EMERGENCY_INSTRUCTION,
+        "source": CES_AFTER,
+        "position": 70,
+    },
+]

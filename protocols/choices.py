@@ -23,3 +23,16 @@ class ModuleKind(models.TextChoices):
 class ScreeningAction(models.TextChoices):
     REFER_EMERGENCY = "refer-emergency", "Emergency care now"
     REFER_PHYSICIAN = "refer-physician", "See a physician first"
+
+
+class SignSeverity(models.TextChoices):
+    """How much a sign noticed after a session matters: ``mild`` is recorded and watched,
+    ``moderate`` raises an adverse event, ``serious`` raises one and puts the certifications the
+    session rested on under registry review."""
+
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SERIOUS = "serious", "Serious"
+
+
+SEVERITY_RANK = {SignSeverity.MILD.value: 1, SignSeverity.MODERATE.value: 2, SignSeverity.SERIOUS.value: 3}

@@ -5,7 +5,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
+from protocols.choices import BodyRegion, ModuleKind, ScreeningAction, SignSeverity
 
 
 class Protocol(models.Model):
@@ -166,3 +166,36 @@ class CatalogVersion(models.Model):
 
     def __str__(self) -> str:
         return f"catalog version {self.version}"
+
+
+class OutcomeSign(models.Model):
+    """A sign asked about after every session (dizziness, pain worse than before, new numbness,
+    any change in bladder or bowel control...): how much it matters (``severity``), what the
+    client is told to do in plain words (``instruction``), and where the rule comes from.
+    Every sign is asked every time, in ``position`` order."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(max_length=40, unique=True)
+    label = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=SignSeverity.choices)
+    instruction = models.TextField()
+    source = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(severity__in=SignSeverity.values),
+                name="outcome_sign_severity_valid",
+                violation_error_message="Unknown sign severity.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(instruction=""),
+                name="outcome_sign_has_instruction",
+                violation_error_message="A sign needs an instruction for the client.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

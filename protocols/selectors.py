@@ -15,7 +15,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from core.errors import NotFound
 from protocols.choices import ModuleKind
-from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+from protocols.models import Condition, Module, OutcomeSign, Protocol, RequirementGroup, ScreeningQuestion
 
 MODULE_KIND_ORDER: tuple[str, ...] = tuple(ModuleKind.values)
 
@@ -183,4 +183,32 @@ def screening_question_as_dict(question: ScreeningQuestion) -> dict[str, Any]:
         "regions": list(question.regions),
         "source": question.source,
         "position": question.position,
+    }
+
+
+# --- signs asked after a session ---------------------------------------------------------
+
+
+def outcome_sign_list() -> QuerySet[OutcomeSign]:
+    """The signs asked after every session, in asking order: one query."""
+    return OutcomeSign.objects.order_by("position", "code")
+
+
+def outcome_sign_get(*, code: str) -> OutcomeSign:
+    """One sign; ``NotFound`` for an unknown code."""
+    try:
+        return OutcomeSign.objects.get(code=code)
+    except OutcomeSign.DoesNotExist:
+        raise NotFound(f"Unknown sign '{code}'.") from None
+
+
+def outcome_sign_as_dict(sign: OutcomeSign) -> dict[str, Any]:
+    """The sign as plain data."""
+    return {
+        "code": sign.code,
+        "label": sign.label,
+        "severity": sign.severity,
+        "instruction": sign.instruction,
+        "source": sign.source,
+        "position": sign.position,
     }

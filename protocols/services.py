@@ -29,13 +29,14 @@ from django.db import IntegrityError, transaction
 from core.errors import DomainError
 from core.models import User
 from core.services import audit_record
-from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
-from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+from protocols.choices import BodyRegion, ModuleKind, ScreeningAction, SignSeverity
+from protocols.models import Condition, Module, OutcomeSign, Protocol, RequirementGroup, ScreeningQuestion
 from protocols.selectors import (
     condition_as_dict,
     condition_focus_limits,
     condition_list,
     focus_limits,
+    outcome_sign_as_dict,
     protocol_as_dict,
     protocol_list,
     screening_question_as_dict,
@@ -663,6 +664,26 @@ def condition_update(
     return ConditionUpdateResult(condition=fresh, tightened=tightened, changed=changed)
 
 
+def _new_stable_code(
+    errors: _Errors, code: Any, model: type[ScreeningQuestion | OutcomeSign], what: str
+) -> str:
+    """A new row's code: a stable lowercase slug no row of ``model`` has yet."""
+    code = errors.text("code", code, max_length=model._meta.get_field("code").max_length)
+    if code and not QUESTION_CODE_RE.match(code):
+        errors.add("code", f"'{code}' is not a stable code: lowercase letters and digits joined by hyphens.")
+    elif code and model.objects.filter(code=code).exists():
+        errors.add("code", f"A {what} with code '{code}' already exists.")
+    return code
+
+
+def _position_of_new(errors: _Errors, model: type[ScreeningQuestion | OutcomeSign], position: Any) -> int:
+    """The asking position of a new row: as given, or after the last one."""
+    if position is None:
+        last = model.objects.order_by("-position").values_list("position", flat=True).first()
+        return 0 if last is None else last + 1
+    return errors.integer("position", position, minimum=0)
+
+
 # --- screening questions -----------------------------------------------------------------
 
 
@@ -683,11 +704,7 @@ def screening_question_create(
     ``regions``: asked at every intake. Its code is a stable lowercase slug, and it names the
     source of the rule. Without ``position`` it is asked last."""
     errors = _Errors("screening question")
-    code = errors.text("code", code, max_length=ScreeningQuestion._meta.get_field("code").max_length)
-    if code and not QUESTION_CODE_RE.match(code):
-        errors.add("code", f"'{code}' is not a stable code: lowercase letters and digits joined by hyphens.")
-    elif code and ScreeningQuestion.objects.filter(code=code).exists():
-        errors.add("code", f"A screening question with code '{code}' already exists.")
+    code = _new_stable_code(errors, code, ScreeningQuestion, "screening question")
     fields: dict[str, Any] = {
         "code": code,
         "text": errors.text("text", text),
@@ -695,11 +712,7 @@ def screening_question_create(
         "regions": _clean_regions(errors, regions),
         "source": errors.text("source", source),
     }
-    if position is None:
-        last = ScreeningQuestion.objects.order_by("-position").values_list("position", flat=True).first()
-        fields["position"] = 0 if last is None else last + 1
-    else:
-        fields["position"] = errors.integer("position", position, minimum=0)
+    fields["position"] = _position_of_new(errors, ScreeningQuestion, position)
     errors.raise_if_any()
 
     try:
@@ -765,3 +778,46 @@ def screening_question_update(
     return ScreeningQuestionUpdateResult(
         question=locked, tightened=screening_question_tightened(before, after), changed=changed
     )
+
+
+# --- signs asked after a session -----------------------------------------------------------
+
+
+@transaction.atomic
+def outcome_sign_create(
+    *,
+    actor: User | None,
+    code: str,
+    label: str,
+    severity: str,
+    instruction: str,
+    source: str,
+    position: int | None = None,
+    reason: str = "",
+) -> OutcomeSign:
+    """A sign asked after every session: how much it matters (``mild``, ``moderate``,
+    ``serious``), the client's instruction in plain words, and the source of the rule. Its code
+    is a stable lowercase slug. Without ``position`` it is asked last."""
+    errors = _Errors("sign")
+    code = _new_stable_code(errors, code, OutcomeSign, "sign")
+    fields: dict[str, Any] = {
+        "code": code,
+        "label": errors.text("label", label, max_length=OutcomeSign._meta.get_field("label").max_length),
+        "severity": errors.choice("severity", severity, SignSeverity.values, "severity"),
+        "instruction": errors.text("instruction", instruction),
+        "source": errors.text("source", source),
+    }
+    fields["position"] = _position_of_new(errors, OutcomeSign, position)
+    errors.raise_if_any()
+    try:
+        with transaction.atomic():
+            sign = OutcomeSign.objects.create(**fields)
+    except IntegrityError as exc:
+        raise DomainError(
+            f"A sign with code '{code}' already exists.",
+            errors={"code": [f"A sign with code '{code}' already exists."]},
+        ) from exc
+    audit_record(
+        actor=actor, action="outcome_sign.create", obj=sign, after=outcome_sign_as_dict(sign), reason=reason
+    )
+    return sign

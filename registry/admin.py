@@ -4,7 +4,7 @@ services (the API and the pages)."""
 
 from django.contrib import admin
 
-from registry.models import Booking, Decision, Employment, Membership, Spa
+from registry.models import AdverseEvent, Booking, Decision, Employment, Membership, Spa
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,11 +92,11 @@ class LicenseAdmin(credentials_admin.LicenseAdmin):
 
 
 class SchoolAuthorizationAdmin(credentials_admin.SchoolAuthorizationAdmin):
-    withdraw_authorization = staticmethod(credential_use_cases.school_authorization_withdraw)
+    withdraw_one = staticmethod(credential_use_cases.school_authorization_withdraw)
 
 
 class ClinicalExperienceAdmin(credentials_admin.ClinicalExperienceAdmin):
-    withdraw_experience = staticmethod(credential_use_cases.clinical_experience_withdraw)
+    withdraw_one = staticmethod(credential_use_cases.clinical_experience_withdraw)
 
 
 for _model, _admin_class in (
@@ -122,3 +122,30 @@ def _registry_staff_only(request) -> bool:
 
 
 admin.site.has_permission = _registry_staff_only
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "reported_at",
+        "severity",
+        "kind",
+        "therapist",
+        "protocol",
+        "focus_region",
+        "focus_minutes",
+    )
+    list_filter = ("severity", "kind", "protocol")
+    list_select_related = ("therapist", "protocol")
+    date_hierarchy = "reported_at"
+    # No signs, advice or narrative: they describe the client (read in the audited incident review).
+    fields = (
+        "reported_at",
+        "severity",
+        "kind",
+        "booking",
+        "therapist",
+        "protocol",
+        "focus_region",
+        "focus_minutes",
+    )

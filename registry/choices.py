@@ -39,3 +39,20 @@ class ImportKind(models.TextChoices):
     THERAPISTS = "therapists", "Therapists"
     CERTIFICATIONS = "certifications", "Certifications"
     LICENSE_ROSTER = "license-roster", "Licence roster"
+
+
+class OutcomeSeverity(models.TextChoices):
+    """A session outcome's worst sign (``none``: no sign reported)."""
+
+    NONE = "none", "No sign"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SERIOUS = "serious", "Serious"
+
+
+class AdverseEventKind(models.TextChoices):
+    """How an adverse event came to be: raised by an outcome's moderate or serious signs, or
+    reported later (by the spa, the therapist or a registry admin, with a narrative)."""
+
+    OUTCOME = "outcome", "Raised by the session's outcome"
+    REPORT = "report", "Reported later"

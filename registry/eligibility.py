@@ -364,6 +364,29 @@ def group_met(
     return any(c.protocol in group and certification_valid_for(c, start, end) for c in certifications)
 
 
+def group_certification(
+    certifications: Iterable[CertificationFact], group: Sequence[str], start: datetime, end: datetime
+) -> CertificationFact | None:
+    """The certification a session ``[start, end)`` rests on for a group: of those in its
+    protocols valid over the whole session, the one lasting longest (``None``: the group is
+    not met)."""
+    valid = [c for c in certifications if c.protocol in group and certification_valid_for(c, start, end)]
+    return max(valid, key=lambda c: (c.expires_at, c.id), default=None)
+
+
+def certifications_relied_on(facts: TherapistFacts, case: Case) -> tuple[CertificationFact, ...]:
+    """The certifications the session rests on: one per requirement group of the case's
+    conditions (``group_certification``), each once, in the order the groups come. A group no
+    certification meets is left out; a case needing no protocol rests on none."""
+    chosen: dict[str, CertificationFact] = {}
+    for condition in case.conditions:
+        for group in condition.requirement_groups:
+            cert = group_certification(facts.certifications, group, case.start, case.end)
+            if cert is not None:
+                chosen.setdefault(cert.id, cert)
+    return tuple(chosen.values())
+
+
 def scope_of(
     facts: TherapistFacts,
     protocols_by_condition: Mapping[str, Sequence[Sequence[str]]],
@@ -640,15 +663,8 @@ def _warnings(facts: TherapistFacts, case: Case) -> list[Reason]:
     warned: set[str] = set()
     for condition in case.conditions:
         for group in condition.requirement_groups:
-            valid = [
-                c
-                for c in facts.certifications
-                if c.protocol in group and certification_valid_for(c, case.start, case.end)
-            ]
-            if not valid:
-                continue
-            cert = max(valid, key=lambda c: (c.expires_at, c.id))
-            if cert.expires_at > horizon or cert.id in warned:
+            cert = group_certification(facts.certifications, group, case.start, case.end)
+            if cert is None or cert.expires_at > horizon or cert.id in warned:
                 continue
             warned.add(cert.id)
             warnings.append(

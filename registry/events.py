@@ -99,3 +99,27 @@ def license_expiring(license) -> None:
         },
         audience=_employer_audience(license.therapist_id),
     )
+
+
+def adverse_event_reported(event, *, certifications, protocol_slug: str | None) -> None:
+    """``adverse_event.reported``: to the registry, the spa of the session and the schools that
+    issued the certifications it rested on. Ids, protocol, region, minutes and severity only:
+    no client reference, condition, sign or narrative."""
+    audience = ["registry", f"spa:{event.booking.spa_id}"]
+    audience += [f"school:{certification.school_id}" for certification in certifications]
+    outbox_add(
+        type="adverse_event.reported",
+        data={
+            "adverse_event": str(event.pk),
+            "booking": str(event.booking_id),
+            "therapist": str(event.therapist_id),
+            "certifications": sorted(str(certification.pk) for certification in certifications),
+            "protocol": protocol_slug,
+            "focus_region": event.focus_region,
+            "focus_minutes": event.focus_minutes,
+            "severity": event.severity,
+            "kind": event.kind,
+            "reported_at": event.reported_at.isoformat(),
+        },
+        audience=audience,
+    )

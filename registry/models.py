@@ -9,10 +9,18 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Func, Q
 
-from credentials.models import School, Therapist
-from protocols.choices import BodyRegion
-from protocols.models import Condition
-from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind, ImportKind, Role
+from credentials.models import Certification, School, Therapist
+from protocols.choices import BodyRegion, SignSeverity
+from protocols.models import Condition, Protocol
+from registry.choices import (
+    ACTIVE_BOOKING_STATUSES,
+    AdverseEventKind,
+    BookingStatus,
+    DecisionKind,
+    ImportKind,
+    OutcomeSeverity,
+    Role,
+)
 
 
 class Spa(models.Model):
@@ -236,10 +244,151 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["made_at"]
-        indexes = [models.Index(fields=["spa", "made_at"])]
+        indexes = [
+            models.Index(fields=["spa", "made_at"]),
+            # the refusals, for the coverage reports (a small part of the log)
+            models.Index(fields=["spa", "made_at"], condition=Q(allowed=False), name="decision_refused_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"decision {self.made_at:%Y-%m-%d %H:%M} allowed={self.allowed}"
+
+
+class SessionCertification(models.Model):
+    """A certification a completed session rested on: for each requirement group of the
+    intake's conditions, the certification that met it over the whole session (the
+    longest-lasting valid one, as the engine reads it). Written when the booking is completed;
+    append-only (a database trigger refuses UPDATE and DELETE). A session counts in the safety
+    record of its therapist under the protocols of these rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="session_certifications")
+    certification = models.ForeignKey(Certification, on_delete=models.PROTECT, related_name="+")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["booking", "id"]
+        indexes = [models.Index(fields=["protocol", "booking"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "certification"],
+                name="session_certification_once",
+                violation_error_message="The session already rests on this certification.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id} rested on {self.certification_id}"
+
+
+class SessionOutcome(models.Model):
+    """How the client was after a completed session, recorded once (within 72 hours of its
+    end) by the spa's staff or the assigned therapist: the pain score after (the intake's is the
+    before) and the signs asked every time — ``signs`` holds those present, ``asked`` every one
+    asked. ``severity`` is the worst sign's; ``advice`` what the client was told, as the catalog
+    said it then. Append-only (a database trigger refuses UPDATE and DELETE); one per booking."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking = models.OneToOneField(Booking, on_delete=models.PROTECT, related_name="outcome")
+    pain_before = models.PositiveSmallIntegerField()
+    pain_after = models.PositiveSmallIntegerField()
+    pain_worse = models.BooleanField()
+    signs = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    asked = ArrayField(models.CharField(max_length=40), default=list)
+    severity = models.CharField(max_length=10, choices=OutcomeSeverity.choices)
+    advice = models.JSONField(default=list)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pain_before__lte=10, pain_after__lte=10),
+                name="session_outcome_pain_0_10",
+                violation_error_message="The pain score is 0 to 10.",
+            ),
+            models.CheckConstraint(
+                condition=Q(pain_after__lte=models.F("pain_before")) | Q(pain_worse=True),
+                name="session_outcome_higher_pain_is_worse",
+                violation_error_message="A higher pain score after the session is pain worse than before.",
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=OutcomeSeverity.values),
+                name="session_outcome_severity_valid",
+                violation_error_message="Unknown outcome severity.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"outcome of {self.booking_id} ({self.severity})"
+
+
+class AdverseEvent(models.Model):
+    """Something that went wrong after a session: raised by an outcome's moderate or serious
+    signs, or reported later with a narrative. Linked to the booking, its therapist, the
+    certifications the session rested on, its protocol (the one on the session's focus region,
+    where one is), focus region and minutes. A ``serious`` one put those certifications under
+    registry review in the same transaction. Append-only (a database trigger refuses UPDATE and
+    DELETE)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="adverse_events")
+    outcome = models.ForeignKey(
+        SessionOutcome, null=True, blank=True, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    kind = models.CharField(max_length=10, choices=AdverseEventKind.choices)
+    severity = models.CharField(max_length=10, choices=SignSeverity.choices)
+    signs = ArrayField(models.CharField(max_length=40), default=list)
+    advice = models.JSONField(default=list)
+    narrative = models.TextField(blank=True)
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="adverse_events")
+    protocol = models.ForeignKey(Protocol, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    focus_region = models.CharField(max_length=20, choices=BodyRegion.choices, null=True, blank=True)
+    focus_minutes = models.PositiveSmallIntegerField(default=0)
+    certifications = models.ManyToManyField(Certification, blank=True, related_name="adverse_events")
+    reported_at = models.DateTimeField()
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["reported_at", "id"]
+        indexes = [
+            models.Index(fields=["severity", "reported_at"]),
+            models.Index(fields=["therapist", "reported_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=SignSeverity.values),
+                name="adverse_event_severity_valid",
+                violation_error_message="Unknown adverse event severity.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=AdverseEventKind.values),
+                name="adverse_event_kind_valid",
+                violation_error_message="Unknown adverse event kind.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=AdverseEventKind.OUTCOME, outcome__isnull=False)
+                | (Q(kind=AdverseEventKind.REPORT) & ~Q(narrative="")),
+                name="adverse_event_has_outcome_or_narrative",
+                violation_error_message=(
+                    "An adverse event comes from an outcome, or is reported with a narrative."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(signs=[]),
+                name="adverse_event_names_a_sign",
+                violation_error_message="An adverse event names at least one sign.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} adverse event {self.booking_id}"
 
 
 class WebhookSubscription(models.Model):

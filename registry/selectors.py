@@ -1,4 +1,4 @@
-"""Reads the eligibility engine needs, each in a fixed number of queries.
+"""Reads the eligibility engine needs, and the safety record, each in a fixed number of queries.
 
 The facts about therapists and the case of a session are loaded here and handed to the pure
 ``registry.eligibility`` functions; no rule lives in this module.
@@ -9,16 +9,30 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db import models
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from core.db import prepared_cursor
 from core.errors import Conflict
 from credentials.models import Certification, License, Therapist
 from protocols.models import Condition, RequirementGroup
-from registry.choices import ACTIVE_BOOKING_STATUSES
+from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus
 from registry.eligibility import (
     REFER_EMERGENCY,
     BookingFact,
@@ -36,10 +50,13 @@ from registry.eligibility import (
     question_applies,
     scope_of,
 )
-from registry.models import Intake, Spa
+from registry.models import AdverseEvent, Intake, SessionCertification, SessionOutcome, Spa
 
 __all__ = [
+    "SafetyCounts",
+    "SafetyRecord",
     "Scope",
+    "credential_facts_for_spa",
     "eligibility_case",
     "eligibility_case_at_spa",
     "eligibility_cases_for_intakes",
@@ -48,6 +65,7 @@ __all__ = [
     "eligibility_facts_for_spas",
     "eligibility_facts_for_therapist",
     "eligibility_facts_for_therapists",
+    "safety_records",
     "therapist_scope",
 ]
 
@@ -134,6 +152,21 @@ def eligibility_facts_for_spas(*, spas: dict[Any, tuple[Window, str]]) -> dict[A
         ]
         for spa_id, (first, last) in days.items()
     }
+
+
+def credential_facts_for_spa(*, spa_id: Any, first_day: date, last_day: date) -> list[TherapistFacts]:
+    """The employments, licences and certifications (no bookings) of every therapist with an
+    employment at the spa overlapping the days ``first_day`` to ``last_day`` (inclusive), ordered
+    by name: what the coverage forecast reads. One query (one more the first time after the
+    catalog changed)."""
+    never = datetime(2000, 1, 1, tzinfo=UTC)  # an empty booking window: no booking is read
+    return _facts_where(
+        """t.id IN (SELECT e.therapist_id FROM registry_employment e
+                     WHERE e.spa_id = %(spa)s::uuid AND e.started_on <= %(last_day)s
+                       AND (e.ended_on IS NULL OR e.ended_on >= %(first_day)s))""",
+        {"spa": str(spa_id), "first_day": first_day, "last_day": last_day},
+        (never, never),
+    )
 
 
 _FACTS_TEMPLATE = """
@@ -736,3 +769,128 @@ def therapist_scope(*, therapist_id: Any, at: datetime, spa_id: Any = None) -> S
     condition_facts, _ = _conditions_with_groups(catalog)
     requirements = {c.code: c.requirement_groups for c in condition_facts}
     return scope_of(facts, requirements, at, jurisdiction, tz_name)
+
+
+# --- the safety record: what happened after the sessions, per therapist and protocol -------------
+
+SAFETY_RECENT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class SafetyCounts:
+    """Completed sessions and what followed them, over one period. A session counts once, at
+    its worst recorded sign (its outcome's and any adverse event's): ``mild``, ``moderate`` or
+    ``serious``; ``pain_worse`` counts outcomes whose pain was worse than before, and
+    ``pain_worse_share`` is their share of the outcomes recorded (``None`` without any)."""
+
+    sessions_completed: int
+    outcomes_recorded: int
+    pain_worse: int
+    mild: int
+    moderate: int
+    serious: int
+
+    @property
+    def pain_worse_share(self) -> float | None:
+        if not self.outcomes_recorded:
+            return None
+        return round(self.pain_worse / self.outcomes_recorded, 4)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sessions_completed": self.sessions_completed,
+            "outcomes_recorded": self.outcomes_recorded,
+            "pain_worse": self.pain_worse,
+            "pain_worse_share": self.pain_worse_share,
+            "mild": self.mild,
+            "moderate": self.moderate,
+            "serious": self.serious,
+        }
+
+
+@dataclass(frozen=True)
+class SafetyRecord:
+    """One therapist's record in one protocol: the completed sessions that rested on a
+    certification in it, over the last ``SAFETY_RECENT_DAYS`` days (by session start) and all
+    time. No client identifier."""
+
+    therapist_id: str
+    therapist_name: str
+    protocol: str  # slug
+    protocol_name: str
+    last_90_days: SafetyCounts
+    all_time: SafetyCounts
+
+
+def _severity_rank(field: str) -> models.Case:
+    return models.Case(
+        When(**{field: "mild"}, then=Value(1)),
+        When(**{field: "moderate"}, then=Value(2)),
+        When(**{field: "serious"}, then=Value(3)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def safety_records(
+    *, rows: QuerySet[SessionCertification] | None = None, now: datetime | None = None
+) -> list[SafetyRecord]:
+    """The safety record per therapist and protocol, from the certifications completed sessions
+    rested on (``rows``: already narrowed by tenancy or filters; default all), by therapist name
+    then protocol. One query, however many sessions."""
+    now = now or timezone.now()
+    since = now - timedelta(days=SAFETY_RECENT_DAYS)
+    outcome = SessionOutcome.objects.filter(booking_id=OuterRef("booking_id"))
+    worst_event = (
+        AdverseEvent.objects.filter(booking_id=OuterRef("booking_id"))
+        .annotate(rank=_severity_rank("severity"))
+        .order_by("-rank")
+        .values("rank")[:1]
+    )
+    worst_outcome = outcome.annotate(rank=_severity_rank("severity")).values("rank")[:1]
+    base = SessionCertification.objects.all() if rows is None else rows
+    periods = {"recent": Q(booking__start__gte=since), "all": Q()}
+    counts: dict[str, Count] = {}
+    for period, where in periods.items():
+        for name, condition in (
+            ("sessions", Q()),
+            ("outcomes", Q(recorded=True)),
+            ("worse", Q(worse=True)),
+            ("mild", Q(worst=1)),
+            ("moderate", Q(worst=2)),
+            ("serious", Q(worst=3)),
+        ):
+            counts[f"{period}_{name}"] = Count("booking_id", distinct=True, filter=where & condition or None)
+    grouped = (
+        base.filter(booking__status=BookingStatus.COMPLETED)
+        .annotate(
+            worst=Greatest(Coalesce(Subquery(worst_outcome), 0), Coalesce(Subquery(worst_event), 0)),
+            recorded=Exists(outcome),
+            worse=Exists(outcome.filter(pain_worse=True)),
+        )
+        .values("booking__therapist_id", "booking__therapist__name", "protocol__slug", "protocol__name")
+        .annotate(**counts)
+        .order_by("booking__therapist__name", "booking__therapist_id", "protocol__slug")
+    )
+
+    def period(row: dict[str, Any], name: str) -> SafetyCounts:
+        return SafetyCounts(
+            sessions_completed=row[f"{name}_sessions"],
+            outcomes_recorded=row[f"{name}_outcomes"],
+            pain_worse=row[f"{name}_worse"],
+            mild=row[f"{name}_mild"],
+            moderate=row[f"{name}_moderate"],
+            serious=row[f"{name}_serious"],
+        )
+
+    return [
+        SafetyRecord(
+            therapist_id=str(row["booking__therapist_id"]),
+            therapist_name=row["booking__therapist__name"],
+            protocol=row["protocol__slug"],
+            protocol_name=row["protocol__name"],
+            last_90_days=period(row, "recent"),
+            all_time=period(row, "all"),
+        )
+        for row in grouped
+    ]

@@ -8,6 +8,8 @@ at the spa, a longer certification history, more licences, employments and booki
 therapist asked about, and bookings around (not in) the session's window.
 
 The budget is the issue's target: six statements, authentication included, at both sizes.
+(This module is the one home of the check's statement counts: ``tests/api/test_eligibility_
+queries.py`` measured the same thing on a smaller growth and was merged into it.)
 Django's connection health check (``CONN_HEALTH_CHECKS``) adds a ``SELECT 1`` per request on a
 reused connection outside the cursor wrapper; it is not counted here (``bench/explain.md``
 notes it).

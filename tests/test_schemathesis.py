@@ -14,8 +14,9 @@ the stateful phase (links inferred from the schema). Every answer must be
   HTTP layer) names (``problem_details``).
 
 A small world exists first (two sides A and B, each a spa, a school, a licensed and employed
-therapist certified by the school, an instructor, an intake, a booking, webhooks, an import;
-one catalog). The caller's tenant is side A. In positive cases, generated path ids are half
+therapist certified by the school, an instructor, an intake, a booking, a session that took
+place (completed, its outcome not recorded yet), webhooks, an import; one catalog, with the signs
+asked after sessions). The caller's tenant is side A. In positive cases, generated path ids are half
 the time one of the world's (either side, so other tenants' objects are asked for too), and
 body fields that name objects are side A's, so calls reach the services (a booking is made or
 refused, a certification issued) and not only 400s and 404s. The coverage phase (boundary and
@@ -243,7 +244,9 @@ class World:
 
 
 def build_world(role: str) -> World:
-    from registry.services.bookings import booking_create, slot_validate
+    from protocols import catalog_data
+    from protocols.services import outcome_sign_create
+    from registry.services.bookings import booking_complete, booking_create, slot_validate
     from registry.services.imports import CERTIFICATION_COLUMNS, import_create
     from registry.services.intakes import intake_record
     from registry.services.webhooks import webhook_create
@@ -255,7 +258,10 @@ def build_world(role: str) -> World:
         code="ces-bladder-bowel", action=ScreeningAction.REFER_EMERGENCY, regions=[BodyRegion.LUMBAR]
     )
     start = (timezone.now() + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    for spec in catalog_data.OUTCOME_SIGNS:  # the signs asked after every session
+        outcome_sign_create(actor=None, **spec)
     sides = {}
+    done = {}
     for side in ("a", "b"):
         # Side B's spa, school and therapist have no e-mail address (an optional field).
         no_email = {"contact_email": ""} if side == "b" else {}
@@ -283,6 +289,18 @@ def build_world(role: str) -> World:
         )
         booking = booking_create(actor=None, therapist=therapist, slot=slot).booking
         assert booking is not None
+        # a session that took place (completed, no outcome yet): outcomes and adverse events
+        past = slot_validate(
+            spa=spa,
+            intake=intake,
+            start=timezone.now() - dt.timedelta(hours=3),
+            duration_minutes=60,
+            focus_region="lumbar",
+            focus_minutes=20,
+        )
+        done[side] = booking_complete(
+            actor=None, booking=booking_create(actor=None, therapist=therapist, slot=past).booking
+        )
         sides[side] = {
             "spas": spa,
             "schools": school,
@@ -307,6 +325,8 @@ def build_world(role: str) -> World:
         }
     a, b = sides["a"], sides["b"]
     path_values = {resource: [str(a[resource].pk), str(b[resource].pk)] for resource in a}
+    path_values["bookings"] += [str(done["a"].pk), str(done["b"].pk)]
+    path_values["outcome-signs"] = [spec["code"] for spec in catalog_data.OUTCOME_SIGNS]
     path_values["protocols"] = [protocol.slug]
     path_values["conditions"] = [condition.code, wellness.code]
     path_values["screening-questions"] = [question.code]
@@ -320,6 +340,8 @@ def build_world(role: str) -> World:
         "focus_region": ["lumbar", "whole-body"],
         "focus_minutes": [20, 0],
     }
+    no_signs = {spec["code"]: False for spec in catalog_data.OUTCOME_SIGNS}
+    dizzy = {**no_signs, "dizziness": True}
     body_values = {
         "*": {  # the caller's side (A); the other side's ids come up as path parameters
             "spa": [str(a["spas"].pk)],
@@ -338,6 +360,12 @@ def build_world(role: str) -> World:
         "POST /api/v1/eligibility/check/": slot,
         "POST /api/v1/eligibility/search/": slot,
         "POST /api/v1/bookings/": slot,
+        "POST /api/v1/bookings/{id}/outcome/": {"pain_after": [4, 6], "signs": [no_signs, dizzy]},
+        "POST /api/v1/bookings/{id}/complete/": {"outcome": [{"pain_after": 4, "signs": no_signs}]},
+        "POST /api/v1/bookings/{id}/adverse-events/": {
+            "signs": [["saddle-numbness"], ["dizziness", "new-numbness-tingling"]],
+            "narrative": ["Phoned in two hours later."],
+        },
         "POST /api/v1/certifications/": {
             "taught_on": [dt.date(2024, 1, 10).isoformat()],
             "modules": [

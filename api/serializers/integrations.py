@@ -94,6 +94,31 @@ class ImportAcceptedSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ImportSummarySerializer(serializers.ModelSerializer):
+    """An import in a list: what it was and how it went, without its file or report (those are
+    on ``GET /imports/{id}/``)."""
+
+    kind = EnumField(ImportKind, read_only=True)
+    status = EnumField(ImportJob.Status, read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "school",
+            "jurisdiction",
+            "source",
+            "rows",
+            "accepted",
+            "refused",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
 class ImportRowSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="The line in the file (the header is line 1).")
     reasons = serializers.ListField(

@@ -23,7 +23,16 @@ from rest_framework.response import Response
 from api.exceptions import problem
 from api.filters import BooleanFilter
 from api.idempotency import idempotent
-from api.permissions import roles
+from api.permissions import THERAPIST_SPA_ADMIN, roles
+from api.serializers.outcomes import (
+    AdverseEventInputSerializer,
+    AdverseEventSerializer,
+    CompletedBookingSerializer,
+    CompleteInputSerializer,
+    IncidentSerializer,
+    OutcomeInputSerializer,
+    SessionOutcomeSerializer,
+)
 from api.serializers.registry import (
     BookingCreateSerializer,
     BookingSerializer,
@@ -39,6 +48,9 @@ from api.serializers.registry import (
 from api.serializers.writes_common import NAIVE_TIME
 from api.tenancy import role_of
 from api.views.base import ReadOnlyViewSet, RegistryAPIView, RegistryViewSet
+from api.views.outcomes import adverse_events_of, outcome_of
+from core.errors import DomainError
+from core.errors import NotFound as DomainNotFound
 from core.services import audit_record
 from protocols.models import Condition
 from registry.choices import BookingStatus, Role
@@ -54,6 +66,11 @@ from registry.services.bookings import (
     slot_validate,
 )
 from registry.services.intakes import intake_record
+from registry.services.outcomes import (
+    adverse_event_report,
+    booking_complete_with_outcome,
+    session_outcome_record,
+)
 
 SPA_STAFF = roles(Role.SPA_STAFF)
 THERAPIST_AND_SPA = roles(Role.THERAPIST, Role.SPA_STAFF)
@@ -234,6 +251,11 @@ class BookingViewSet(ReadOnlyViewSet):
         "complete": SPA_STAFF,
         "reassign": SPA_STAFF,
         "decisions": SPA_AND_ADMIN_REVIEW,
+        "outcome": THERAPIST_AND_SPA,
+        "outcome_record": THERAPIST_AND_SPA,
+        "adverse_events": THERAPIST_AND_SPA,
+        "adverse_event_report": THERAPIST_SPA_ADMIN,
+        "incident": SPA_AND_ADMIN_REVIEW,
     }
 
     @extend_schema(request=BookingCreateSerializer, responses={201: BookingSerializer})
@@ -257,12 +279,32 @@ class BookingViewSet(ReadOnlyViewSet):
         """Cancel a confirmed or needs-reassignment booking; the slot is freed."""
         return Response(BookingSerializer(booking_cancel(actor=request.user, booking=self.get_object())).data)
 
-    @extend_schema(request=None, responses=BookingSerializer)
+    @extend_schema(request=CompleteInputSerializer, responses=CompletedBookingSerializer)
     @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
     def complete(self, request, pk=None):
-        """Mark a confirmed booking completed once its session has started."""
-        booking = booking_complete(actor=request.user, booking=self.get_object())
-        return Response(BookingSerializer(booking).data)
+        """Mark a confirmed booking completed once its session has started. With an
+        ``outcome`` (optional), the session's outcome is recorded in the same transaction: a
+        refused outcome (400, 409) completes nothing. The answer is the booking with its
+        ``outcome`` (null when none was given)."""
+        booking = self.get_object()
+        serializer = CompleteInputSerializer(data=request.data or {}, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        given = serializer.validated_data.get("outcome")
+        outcome = None
+        if given is None:
+            booking = booking_complete(actor=request.user, booking=booking)
+        else:
+            try:
+                booking, _result = booking_complete_with_outcome(
+                    actor=request.user, booking=booking, pain_after=given["pain_after"], signs=given["signs"]
+                )
+            except DomainError as error:
+                if type(error) is not DomainError:  # a conflict or not-found: as it is
+                    raise
+                errors = {f"outcome.{field}": messages for field, messages in error.errors.items()}
+                raise DomainError(error.detail, errors=errors) from error
+            outcome = outcome_of(booking)
+        return Response(CompletedBookingSerializer(booking, context={"outcome": outcome}).data)
 
     @extend_schema(request=ReassignSerializer, responses={200: BookingSerializer})
     @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
@@ -295,6 +337,92 @@ class BookingViewSet(ReadOnlyViewSet):
             audit_record(actor=request.user, action="decision_log.read", obj=booking)
         decisions = Decision.objects.filter(booking=booking).order_by("made_at", "id")
         return self.list_response(self.scope_queryset(decisions, resource="decisions"), DecisionSerializer)
+
+    # --- after the session ------------------------------------------------------------------------
+
+    @extend_schema(request=None, responses=SessionOutcomeSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    def outcome(self, request, pk=None):
+        """The session's outcome (spa staff, the assigned therapist); 404 while none is
+        recorded."""
+        outcome = outcome_of(self.get_object())
+        if outcome is None:
+            raise DomainNotFound("No outcome is recorded for this booking yet.")
+        return Response(SessionOutcomeSerializer(outcome).data)
+
+    @extend_schema(request=OutcomeInputSerializer, responses={201: SessionOutcomeSerializer})
+    @outcome.mapping.post
+    @idempotent
+    def outcome_record(self, request, pk=None):
+        """Record the session's outcome, once, within 72 hours of its end (spa staff, the
+        assigned therapist): the pain score after and every sign of ``/outcome-signs/``
+        answered. The answer's ``advice`` tells the client what to do, serious signs
+        (``emergency``) first; a moderate or serious sign raises an adverse event. Not
+        completed, already recorded, or too late: 409."""
+        booking = self.get_object()
+        serializer = OutcomeInputSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        session_outcome_record(
+            actor=request.user, booking=booking, pain_after=data["pain_after"], signs=data["signs"]
+        )
+        return Response(SessionOutcomeSerializer(outcome_of(booking)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=AdverseEventSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="adverse-events",
+        serializer_class=AdverseEventSerializer,
+        filter_backends=[],
+        filterset_class=None,
+    )
+    def adverse_events(self, request, pk=None):
+        """The booking's adverse events, oldest first (spa staff, the assigned therapist)."""
+        booking = self.get_object()
+        return self.list_response(adverse_events_of(booking), AdverseEventSerializer)
+
+    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer})
+    @adverse_events.mapping.post
+    @idempotent
+    def adverse_event_report(self, request, pk=None):
+        """Report a sign noticed after the session (hours or days later) with a narrative (spa
+        staff, the assigned therapist, registry admins): an adverse event of its worst sign's
+        severity. A serious one puts the certifications the session rested on under registry
+        review; the registry, the spa and the issuing schools are told
+        (``adverse_event.reported``). The answer's ``advice`` gives the client's instruction,
+        the emergency referral first. A booking not completed: 409."""
+        booking = self.get_object()
+        serializer = AdverseEventInputSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        event = adverse_event_report(
+            actor=request.user, booking=booking, signs=data["signs"], narrative=data["narrative"]
+        )
+        return Response(
+            AdverseEventSerializer(adverse_events_of(booking).get(pk=event.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=None, responses=IncidentSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    def incident(self, request, pk=None):
+        """What happened with one booking, in one answer for the incident review: the booking,
+        its decision log (oldest first), its outcome and its adverse events. The spa's staff
+        read their own; registry admins any by id, and their read is audited."""
+        booking = self.get_object()
+        if role_of(request.user) == Role.REGISTRY_ADMIN:
+            audit_record(actor=request.user, action="incident.read", obj=booking)
+        decisions = self.scope_queryset(
+            Decision.objects.filter(booking=booking).order_by("made_at", "id"), resource="decisions"
+        )
+        body = {
+            "booking": booking,
+            "decisions": list(decisions),
+            "outcome": outcome_of(booking),
+            "adverse_events": list(adverse_events_of(booking)),
+        }
+        return Response(IncidentSerializer(body).data)
 
 
 # --- the decision log ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from api.exceptions import problem
@@ -27,6 +28,7 @@ from api.permissions import (
     THERAPIST_SPA_ADMIN,
 )
 from api.schema import problems
+from api.serializers.coverage import SchoolDemandSerializer
 from api.serializers.credentials import (
     CertificationSerializer,
     ClinicalExperienceSerializer,
@@ -51,6 +53,7 @@ from api.serializers.writes_credentials import (
     ScopeSerializer,
     TherapistWriteSerializer,
 )
+from api.tenancy import scoped
 from api.views.base import ReadOnlyViewSet, RegistryViewSet, WriteMixin
 from credentials import services as credential_services
 from credentials.models import (
@@ -62,6 +65,7 @@ from credentials.models import (
     SchoolAuthorization,
     Therapist,
 )
+from registry.coverage.selectors import school_demand
 from registry.selectors import therapist_scope
 from registry.services import credentials as credential_use_cases
 from registry.services import rechecks
@@ -185,6 +189,7 @@ class SchoolViewSet(WriteMixin, ReadOnlyViewSet):
         "create": ADMIN,
         "authorizations": EVERYONE,
         "authorization_create": ADMIN,
+        "demand": SCHOOL_AND_ADMIN,
     }
 
     @extend_schema(request=SchoolCreateSerializer, responses={201: SchoolSerializer})
@@ -226,6 +231,20 @@ class SchoolViewSet(WriteMixin, ReadOnlyViewSet):
         )
         return self.represented(SchoolAuthorizationSerializer, authorization, status.HTTP_201_CREATED)
 
+    @extend_schema(responses=SchoolDemandSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None, pagination_class=None)
+    def demand(self, request, pk=None):
+        """What the spas around the school were short of (the school's staff, registry
+        admins): per protocol the school is authorised to teach, the booking attempts refused
+        over the last 90 days at the spas of its jurisdiction because no therapist tried held
+        the protocol (``PROTOCOL_NOT_CERTIFIED``), and their intakes — aggregated across spas,
+        naming no spa, therapist or client; a count under 5, or from a single spa, is `null`
+        (suppressed). Another school's demand answers 404. See docs/coverage.md."""
+        schools = scoped("schools", School.objects.all(), request.user, for_write=True)
+        school = get_object_or_404(schools, pk=pk)
+        report = school_demand(school=school, now=timezone.now())
+        return Response(SchoolDemandSerializer(report).data)
+
 
 class AuthorizationViewSet(WriteMixin, RegistryViewSet):
     """``/authorizations/{id}/``: registry admins withdraw a school's authorisation."""
@@ -243,7 +262,7 @@ class AuthorizationViewSet(WriteMixin, RegistryViewSet):
         result = credential_use_cases.school_authorization_withdraw(
             actor=request.user, authorization=self.get_object(), **self.validated(ReasonInputSerializer)
         )
-        return self.represented(SchoolAuthorizationSerializer, result.authorization)
+        return self.represented(SchoolAuthorizationSerializer, result.withdrawn)
 
 
 class InstructorViewSet(WriteMixin, ReadOnlyViewSet):
@@ -322,7 +341,7 @@ class ClinicalExperienceViewSet(WriteMixin, RegistryViewSet):
         result = credential_use_cases.clinical_experience_withdraw(
             actor=request.user, experience=self.get_object(), **self.validated(ReasonInputSerializer)
         )
-        return self.represented(ClinicalExperienceSerializer, result.experience)
+        return self.represented(ClinicalExperienceSerializer, result.withdrawn)
 
 
 class CertificationViewSet(WriteMixin, NowContextMixin, ReadOnlyViewSet):

@@ -3,6 +3,7 @@ task through the same services as the API; the report names every refused row an
 
 from __future__ import annotations
 
+import django_filters
 from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -12,23 +13,53 @@ from rest_framework.response import Response
 
 from api.exceptions import problem
 from api.permissions import SCHOOL_AND_ADMIN
-from api.serializers.integrations import ImportAcceptedSerializer, ImportCreateSerializer, ImportJobSerializer
+from api.serializers.integrations import (
+    ImportAcceptedSerializer,
+    ImportCreateSerializer,
+    ImportJobSerializer,
+    ImportSummarySerializer,
+)
 from api.tenancy import membership_of
 from api.views.base import RegistryViewSet
-from registry.choices import Role
+from registry.choices import ImportKind, Role
 from registry.models import ImportJob
 from registry.services.imports import import_create
 from registry.tasks import run_import
 
 
-class ImportViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
-    """Imports of the caller's school (school staff); all (registry admin)."""
+class ImportFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=ImportKind.choices)
+    status = django_filters.ChoiceFilter(choices=ImportJob.Status.choices)
+
+    class Meta:
+        model = ImportJob
+        fields = ["kind", "status"]
+
+
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
+    """Imports of the caller's school (school staff); all (registry admin). Newest first."""
 
     queryset = ImportJob.objects.order_by("-created_at", "id")
     serializer_class = ImportJobSerializer
+    filterset_class = ImportFilter
     parser_classes = [MultiPartParser, FormParser]
     tenant_resource = "imports"
-    action_roles = {"create": SCHOOL_AND_ADMIN, "retrieve": SCHOOL_AND_ADMIN}
+    action_roles = {"list": SCHOOL_AND_ADMIN, "create": SCHOOL_AND_ADMIN, "retrieve": SCHOOL_AND_ADMIN}
+
+    def get_serializer_class(self):
+        return ImportSummarySerializer if self.action == "list" else ImportJobSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":  # a file and its report can be megabytes: not in a list
+            queryset = queryset.defer("content", "report", "findings")
+        return queryset
+
+    @extend_schema(responses=ImportSummarySerializer(many=True))
+    def list(self, request, *args, **kwargs):
+        """The imports the caller may follow (their school's; all for registry admins), newest
+        first, ``?kind=&status=``: counts only — each one's report is on its own URL."""
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         request={"multipart/form-data": ImportCreateSerializer}, responses={202: ImportAcceptedSerializer}

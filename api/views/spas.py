@@ -8,6 +8,7 @@ ending one re-checks the therapist's future bookings there (invariant 5).
 from __future__ import annotations
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -15,8 +16,11 @@ from rest_framework.response import Response
 
 from api.filters import BooleanFilter
 from api.permissions import ADMIN, SPA_AND_ADMIN, THERAPIST_SPA_ADMIN
+from api.serializers.coverage import CoverageQuerySerializer, SpaCoverageSerializer
 from api.serializers.registry import EmploymentSerializer, SpaSerializer
+from api.tenancy import spa_today
 from api.views.base import ReadOnlyViewSet, WriteMixin
+from registry.coverage.selectors import coverage_window, spa_coverage
 from registry.models import Employment, Spa
 from registry.services.rechecks import employment_end, employment_start, spa_create, spa_update
 
@@ -32,6 +36,7 @@ class SpaViewSet(WriteMixin, ReadOnlyViewSet):
         "retrieve": THERAPIST_SPA_ADMIN,
         "create": ADMIN,
         "partial_update": ADMIN,
+        "coverage": SPA_AND_ADMIN,
     }
 
     @extend_schema(request=SpaSerializer, responses={201: SpaSerializer})
@@ -65,6 +70,29 @@ class SpaViewSet(WriteMixin, ReadOnlyViewSet):
             contact_email=data.get("contact_email"),
         )
         return self.represented(SpaSerializer, spa)
+
+    @extend_schema(parameters=[CoverageQuerySerializer], responses=SpaCoverageSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def coverage(self, request, pk=None):
+        """What the spa could not safely offer (spa staff of the spa, registry admins): per
+        condition seen at intake from ``from`` to ``to`` (the spa's local days, inclusive;
+        default the last 90 days), the intakes, those that got an allowed therapist at a
+        booking attempt, those refused for scope (``PROTOCOL_NOT_CERTIFIED``) or a focus limit
+        (``FOCUS_EXCEEDS_PROTOCOL_LIMIT``), and the protocols that would have covered them;
+        and how many of its therapists may treat each condition group now and in 30, 60 and
+        90 days as certifications and licences expire. Counts of clients only, never a client
+        reference; a count from 1 to 4 is `null` (suppressed). See docs/coverage.md."""
+        spa = self.get_object()
+        query = CoverageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        first_day, last_day = coverage_window(
+            spa=spa,
+            first_day=query.validated_data.get("from"),
+            last_day=query.validated_data.get("to"),
+            today=spa_today(spa),
+        )
+        report = spa_coverage(spa=spa, first_day=first_day, last_day=last_day, now=timezone.now())
+        return Response(SpaCoverageSerializer(report).data)
 
 
 class EmploymentFilter(django_filters.FilterSet):

@@ -31,7 +31,8 @@ def _does_not_exist(field: serializers.Field, value) -> serializers.ValidationEr
 class WebhookViewSet(ReadOnlyViewSet):
     """Webhooks of the caller's spa (spa staff) or school (school staff); all (registry
     admin). Spas subscribe to ``booking.needs_reassignment``, ``certification.revoked``,
-    ``certification.expiring``, ``license.expiring``; schools to ``certification.*``."""
+    ``certification.expiring``, ``license.expiring``, ``adverse_event.reported``; schools to
+    ``certification.*`` and ``adverse_event.reported``."""
 
     queryset = WebhookSubscription.objects.order_by("created_at", "id")
     serializer_class = WebhookSerializer

@@ -165,8 +165,8 @@ def test_withdrawing_an_authorisation_flags_the_schools_certifications_issued_un
 
     assert [c.pk for c in withdrawal.flagged] == [under_regrant.pk]
     assert _flagged() == {under_regrant.pk}
-    assert withdrawal.authorization.withdrawn_reason == "Inspection failed"
-    assert withdrawal.authorization.withdrawn_by == registrar
+    assert withdrawal.withdrawn.withdrawn_reason == "Inspection failed"
+    assert withdrawal.withdrawn.withdrawn_by == registrar
     for untouched in (earlier, at_other_school, other_protocol_cert):
         untouched.refresh_from_db()
         assert not untouched.review_required
@@ -250,3 +250,31 @@ def test_experience_with_malformed_figures_is_refused(registrar, years, cases, e
             cases=cases,
             evidence=evidence,
         )
+
+
+WITHDRAWALS = {
+    "clinical experience": (services.clinical_experience_withdraw, "experience", "clinical_experience"),
+    "school authorisation": (services.school_authorization_withdraw, "authorization", "school_authorization"),
+}
+
+
+@pytest.mark.parametrize(("withdraw", "keyword", "action"), WITHDRAWALS.values(), ids=WITHDRAWALS.keys())
+def test_both_withdrawals_have_one_shape(registrar, withdraw, keyword, action):
+    """Either withdrawal: the fact withdrawn with who and why, audited, the certificates it
+    underpinned flagged and returned; a second withdrawal is a conflict that changes nothing."""
+    scene = issuance_scene(actor=registrar, verified_on=TODAY - dt.timedelta(days=100))
+    certification = _teach(scene, taught_on=TODAY - dt.timedelta(days=2))
+    result = withdraw(actor=registrar, reason="Audit found no records", **{keyword: getattr(scene, keyword)})
+    assert isinstance(result, services.Withdrawal)
+    assert (result.withdrawn.withdrawn_by, result.withdrawn.withdrawn_reason) == (
+        registrar,
+        "Audit found no records",
+    )
+    assert [c.pk for c in result.flagged] == [certification.pk]
+    assert (
+        AuditEvent.objects.filter(action=f"{action}.withdrawn", object_id=str(result.withdrawn.pk)).count()
+        == 1
+    )
+    with pytest.raises(Conflict, match="already withdrawn"):
+        withdraw(actor=registrar, reason="again", **{keyword: getattr(scene, keyword)})
+    assert AuditEvent.objects.filter(action=f"{action}.withdrawn").count() == 1

@@ -5,8 +5,8 @@ from decimal import Decimal
 import factory
 from django.db import transaction
 
-from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
-from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+from protocols.choices import BodyRegion, ModuleKind, ScreeningAction, SignSeverity
+from protocols.models import Condition, Module, OutcomeSign, Protocol, RequirementGroup, ScreeningQuestion
 
 
 class ProtocolFactory(factory.django.DjangoModelFactory):
@@ -102,3 +102,16 @@ def protocol_kwargs(slug: str = "test-protocol", **overrides) -> dict:
     }
     kwargs.update(overrides)
     return kwargs
+
+
+class OutcomeSignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutcomeSign
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"sign-{n}")
+    label = factory.Sequence(lambda n: f"Sign {n}")
+    severity = SignSeverity.MILD
+    instruction = "Rest and call a doctor if it does not pass."
+    source = "Test source"
+    position = factory.Sequence(lambda n: n)

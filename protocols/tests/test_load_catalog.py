@@ -9,13 +9,18 @@ from django.core.management import call_command
 from core.models import AuditEvent
 from core.tests.factories import UserFactory
 from protocols import catalog_data
-from protocols.models import Condition, Module, Protocol, RequirementGroup, ScreeningQuestion
+from protocols.models import Condition, Module, OutcomeSign, Protocol, RequirementGroup, ScreeningQuestion
 from protocols.selectors import condition_get, condition_requirements, protocol_get, screening_question_list
 from protocols.services import condition_update, protocol_update
 
 pytestmark = pytest.mark.django_db
 
-SHIPPED = len(catalog_data.PROTOCOLS) + len(catalog_data.CONDITIONS) + len(catalog_data.SCREENING_QUESTIONS)
+SHIPPED = (
+    len(catalog_data.PROTOCOLS)
+    + len(catalog_data.CONDITIONS)
+    + len(catalog_data.SCREENING_QUESTIONS)
+    + len(catalog_data.OUTCOME_SIGNS)
+)
 
 
 def load() -> str:
@@ -27,7 +32,15 @@ def load() -> str:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Protocol, Module, Condition, RequirementGroup, ScreeningQuestion, AuditEvent)
+        for model in (
+            Protocol,
+            Module,
+            Condition,
+            RequirementGroup,
+            ScreeningQuestion,
+            OutcomeSign,
+            AuditEvent,
+        )
     }
 
 
@@ -38,6 +51,7 @@ def test_load_catalog_creates_the_shipped_catalog_through_the_audited_services()
     assert Module.objects.count() == 3 * len(catalog_data.PROTOCOLS)
     assert Condition.objects.count() == len(catalog_data.CONDITIONS)
     assert ScreeningQuestion.objects.count() == len(catalog_data.SCREENING_QUESTIONS)
+    assert OutcomeSign.objects.count() == len(catalog_data.OUTCOME_SIGNS)
     # one audit event per created row, by the system (no actor)
     assert AuditEvent.objects.count() == SHIPPED
     assert not AuditEvent.objects.filter(actor__isnull=False).exists()
@@ -177,3 +191,25 @@ def test_whole_body_intakes_are_asked_the_cauda_equina_questions():
 
     codes = {q.code for q in screening_question_list(regions=["whole-body"])}
     assert "ces-bladder-bowel" in codes
+
+
+def test_the_signs_asked_after_a_session_are_shipped_with_severity_instruction_and_source():
+    load()
+    signs = {sign.code: sign for sign in OutcomeSign.objects.all()}
+    assert list(signs) == [
+        "dizziness",
+        "pain-worse",
+        "muscle-spasm",
+        "new-numbness-tingling",
+        "new-limb-weakness",
+        "bladder-bowel-change",
+        "saddle-numbness",
+    ]
+    # the cauda equina signs are serious, with the emergency referral in plain words
+    for code in ("new-limb-weakness", "bladder-bowel-change", "saddle-numbness"):
+        assert signs[code].severity == "serious"
+        assert signs[code].instruction.startswith("Call the emergency number now")
+        assert "BMJ Best Practice, Cauda equina syndrome" in signs[code].source
+    assert {signs[c].severity for c in ("dizziness", "pain-worse", "muscle-spasm")} == {"mild"}
+    assert signs["new-numbness-tingling"].severity == "moderate"
+    assert all(sign.source and sign.instruction for sign in signs.values())

@@ -18,7 +18,7 @@ from protocols.choices import BodyRegion
 from registry import eligibility
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
 from registry.eligibility import Reason, ReasonCode
-from registry.models import Booking, Decision, Intake, Spa
+from registry.models import Booking, Decision, Intake, SessionCertification, Spa
 from registry.selectors import (
     eligibility_case,
     eligibility_case_at_spa,
@@ -195,9 +195,10 @@ def _lock_therapist(therapist_id: Any) -> None:
     )
 
 
-def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
-    """May this therapist take this slot? The engine on the facts and case as they stand;
-    records nothing (the eligibility check, and every booking attempt before it books)."""
+def _facts_and_case(
+    slot: Slot, therapist_id: Any, *, booking_id: Any = None
+) -> tuple[eligibility.TherapistFacts, eligibility.Case]:
+    """The therapist's facts over the slot and the slot's case, as they stand (two queries)."""
     facts = eligibility_facts_for_therapist(therapist_id=therapist_id, window=(slot.start, slot.end))
     case = eligibility_case(
         intake=slot.intake,
@@ -207,7 +208,13 @@ def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None)
         focus_minutes=slot.focus_minutes,
         booking_id=str(booking_id) if booking_id else None,
     )
-    return eligibility.decide(facts, case)
+    return facts, case
+
+
+def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
+    """May this therapist take this slot? The engine on the facts and case as they stand;
+    records nothing (the eligibility check, and every booking attempt before it books)."""
+    return eligibility.decide(*_facts_and_case(slot, therapist_id, booking_id=booking_id))
 
 
 def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decision:
@@ -290,7 +297,9 @@ def booking_cancel(*, actor: User | None, booking: Booking) -> Booking:
 
 @transaction.atomic
 def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime | None = None) -> Booking:
-    """A confirmed booking is completed once its session has started."""
+    """A confirmed booking is completed once its session has started. The certifications the
+    session rested on are recorded with it (``session_certifications_record``): the safety
+    record counts the session under their protocols."""
     now = now or timezone.now()
     booking = _locked_booking(booking)
     if booking.status != BookingStatus.CONFIRMED:
@@ -299,7 +308,36 @@ def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime |
         raise Conflict("A booking cannot be completed before its session starts.")
     booking.status = BookingStatus.COMPLETED
     booking.save(update_fields=["status", "updated_at"])
+    session_certifications_record(booking=booking, now=now)
     return booking
+
+
+def session_certifications_record(*, booking: Booking, now: dt.datetime) -> list[SessionCertification]:
+    """The certifications a completed session rested on — ``eligibility.certifications_relied_on``
+    on the therapist's facts and the case of the session's slot — written once (a second call
+    adds nothing) and returned with their protocols. Call inside the completion's transaction.
+    Four queries."""
+    facts, case = _facts_and_case(slot_of(booking), booking.therapist_id, booking_id=booking.pk)
+    relied = [c.id for c in eligibility.certifications_relied_on(facts, case)]
+    protocols = {
+        str(pk): protocol_id
+        for pk, protocol_id in Certification.objects.filter(pk__in=relied).values_list("pk", "protocol_id")
+    }
+    SessionCertification.objects.bulk_create(
+        [
+            SessionCertification(
+                booking=booking, certification_id=pk, protocol_id=protocols[pk], recorded_at=now
+            )
+            for pk in relied
+            if pk in protocols
+        ],
+        ignore_conflicts=True,
+    )
+    return list(
+        SessionCertification.objects.filter(booking=booking)
+        .select_related("certification", "protocol")
+        .order_by("id")
+    )
 
 
 @retry_on_conflict()

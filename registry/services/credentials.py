@@ -5,6 +5,7 @@ schools and spas, and (for revocation) the re-check of bookings."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -69,32 +70,52 @@ def _flagged(certifications: list[Certification], reason: str) -> None:
         events.certification_event("certification.review_required", certification, reason=reason)
 
 
+def _withdrawn_and_told(withdraw: Callable[..., credential_services.Withdrawal], **kwargs: Any):
+    """A withdrawal (credentials' service) and, in the same transaction, a
+    ``certification.review_required`` event to the school of each certificate it flagged."""
+    with transaction.atomic():
+        result = withdraw(**kwargs)
+        _flagged(result.flagged, kwargs["reason"])
+    return result
+
+
+def certifications_flag_for_review(
+    *, actor: User | None, certifications: list[Certification], reason: str
+) -> list[Certification]:
+    """Flag certifications for registry review (see
+    ``credentials.services.certifications_flag_for_review``) and tell their schools
+    (``certification.review_required``), in the caller's transaction."""
+    with transaction.atomic():
+        flagged = credential_services.certifications_flag_for_review(
+            actor=actor, certifications=certifications, reason=reason
+        )
+        _flagged(flagged, reason)
+    return flagged
+
+
 @retry_on_conflict()
 def clinical_experience_withdraw(
     *, actor: User | None, experience: ClinicalExperience, reason: str
-) -> credential_services.ExperienceWithdrawal:
+) -> credential_services.Withdrawal:
     """Withdraw an instructor's experience; the certifications it underpinned are flagged for
     review (not revoked) and their schools told."""
-    with transaction.atomic():
-        result = credential_services.clinical_experience_withdraw(
-            actor=actor, experience=experience, reason=reason
-        )
-        _flagged(result.flagged, reason)
-    return result
+    return _withdrawn_and_told(
+        credential_services.clinical_experience_withdraw, actor=actor, experience=experience, reason=reason
+    )
 
 
 @retry_on_conflict()
 def school_authorization_withdraw(
     *, actor: User | None, authorization: SchoolAuthorization, reason: str
-) -> credential_services.AuthorizationWithdrawal:
+) -> credential_services.Withdrawal:
     """Withdraw a school's authorisation; the certifications it underpinned are flagged for
     review (not revoked) and the school told."""
-    with transaction.atomic():
-        result = credential_services.school_authorization_withdraw(
-            actor=actor, authorization=authorization, reason=reason
-        )
-        _flagged(result.flagged, reason)
-    return result
+    return _withdrawn_and_told(
+        credential_services.school_authorization_withdraw,
+        actor=actor,
+        authorization=authorization,
+        reason=reason,
+    )
 
 
 def certification_review(

@@ -1,7 +1,8 @@
 """Webhook subscriptions: a spa's or a school's endpoint for the events about it.
 
-A spa hears about its bookings and the credentials of the therapists it employs; a school about
-the certifications it issued. The signing secret is generated when none is given and is never
+A spa hears about its bookings (their adverse events included) and the credentials of the
+therapists it employs; a school about the certifications it issued and the adverse events of
+sessions that rested on them. The signing secret is generated when none is given and is never
 written to the audit trail.
 """
 
@@ -26,12 +27,14 @@ SPA_EVENTS = (
     "certification.revoked",
     "certification.expiring",
     "license.expiring",
+    "adverse_event.reported",
 )
 SCHOOL_EVENTS = (
     "certification.issued",
     "certification.revoked",
     "certification.expiring",
     "certification.review_required",
+    "adverse_event.reported",
 )
 EVENT_TYPES = tuple(dict.fromkeys((*SPA_EVENTS, *SCHOOL_EVENTS)))
 

@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from credentials.tests.factories import TherapistFactory
+from protocols.models import ScreeningQuestion
 from registry.models import Employment, Intake, Membership, Spa
 
 
@@ -28,7 +29,8 @@ class EmploymentFactory(factory.django.DjangoModelFactory):
 
 
 class IntakeFactory(factory.django.DjangoModelFactory):
-    """An intake row with no red flags; tests of intake rules use ``intake_record``."""
+    """An intake row with no red flags: every question of the catalog (as it stands) answered
+    no, so none is missing (``INTAKE_INCOMPLETE``); tests of intake rules use ``intake_record``."""
 
     class Meta:
         model = Intake
@@ -37,7 +39,9 @@ class IntakeFactory(factory.django.DjangoModelFactory):
     spa = factory.SubFactory(SpaFactory)
     client_ref = factory.Sequence(lambda n: f"C-{n:05d}")
     focus_regions = factory.LazyFunction(list)
-    screening = factory.LazyFunction(dict)
+    screening = factory.LazyFunction(
+        lambda: dict.fromkeys(ScreeningQuestion.objects.values_list("code", flat=True), False)
+    )
     clearances = factory.LazyFunction(dict)
     pain_score = 4
     recorded_at = factory.LazyFunction(timezone.now)

@@ -240,3 +240,87 @@ class TherapistChoiceForm(forms.Form):
     """A therapist picked from the spa's list (booking and reassigning)."""
 
     therapist = forms.UUIDField()
+
+
+def sign_field(code: str) -> str:
+    return f"sign-{code}"
+
+
+class OutcomeForm(ErrorSummaryMixin, forms.Form):
+    """The outcome after a session, in one short form: the pain score now and a yes/no for
+    every sign asked after sessions (``signs``: the catalog's, in asking order). Nothing is
+    required here: ``session_outcome_record`` says what is missing or wrong."""
+
+    pain_after = forms.IntegerField(
+        label="Pain score now (0 = none, 10 = worst imaginable)",
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 10, "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args: Any, signs: Iterable[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signs = list(signs)
+        self.extra_errors = {}
+        self.anchors = {}
+        for sign in self.signs:
+            name = sign_field(sign.code)
+            self.fields[name] = forms.ChoiceField(
+                label=sign.label, required=False, choices=YES_NO, widget=forms.RadioSelect
+            )
+            self.anchors[name] = f"id_{name}_0"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"sign": sign, "field": self[sign_field(sign.code)], "serious": sign.severity == "serious"}
+            for sign in self.signs
+        ]
+
+    def service_arguments(self) -> dict[str, Any]:
+        """``session_outcome_record``'s ``pain_after`` and ``signs``; a sign left unanswered is
+        left out (the service says it must be asked)."""
+        data = self.cleaned_data
+        signs = {}
+        for sign in self.signs:
+            answer = data.get(sign_field(sign.code))
+            if answer in ("yes", "no"):
+                signs[sign.code] = answer == "yes"
+        pain = data.get("pain_after")
+        return {"pain_after": -1 if pain is None else pain, "signs": signs}
+
+    def add_service_errors(self, errors: Mapping[str, list[str]]) -> None:
+        for key, messages in errors.items():
+            head, _, rest = key.partition(".")
+            name: str | None = None
+            if head == "pain_after":
+                name = "pain_after"
+            elif head == "signs" and sign_field(rest) in self.fields:
+                name = sign_field(rest)
+            for message in messages:
+                self.add_error(name, message)
+
+
+class AdverseEventForm(ErrorSummaryMixin, forms.Form):
+    """A sign noticed later: which signs (ticked) and what happened."""
+
+    signs = forms.MultipleChoiceField(
+        label="Signs noticed", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    narrative = forms.CharField(
+        label="What happened",
+        required=False,
+        max_length=4000,
+        help_text="When it was noticed, by whom, and what the client was told. No name.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args: Any, signs: Iterable[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["signs"].choices = [(sign.code, sign.label) for sign in signs]
+        self.extra_errors = {}
+        self.anchors = {"signs": "id_signs_0"}
+
+    def add_service_errors(self, errors: Mapping[str, list[str]]) -> None:
+        for key, messages in errors.items():
+            head = key.partition(".")[0]
+            for message in messages:
+                self.add_error(head if head in self.fields else None, message)

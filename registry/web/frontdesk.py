@@ -27,13 +27,13 @@ from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from credentials.models import Therapist
 from protocols.choices import BodyRegion, ScreeningAction
 from protocols.models import Condition
-from protocols.selectors import condition_list, screening_question_list
+from protocols.selectors import condition_list, outcome_sign_list, screening_question_list
 from registry.choices import BookingStatus, Role
-from registry.models import Booking, Intake, Spa
+from registry.models import AdverseEvent, Booking, Intake, SessionOutcome, Spa
 from registry.services.bookings import (
     booking_cancel,
     booking_create,
@@ -42,8 +42,14 @@ from registry.services.bookings import (
     slot_validate,
 )
 from registry.services.intakes import applicable_questions, intake_record
+from registry.services.outcomes import (
+    OUTCOME_WINDOW,
+    adverse_event_report,
+    booking_complete_with_outcome,
+    session_outcome_record,
+)
 from registry.web.auth import role_required
-from registry.web.forms import IntakeForm, SlotForm, TherapistChoiceForm
+from registry.web.forms import AdverseEventForm, IntakeForm, OutcomeForm, SlotForm, TherapistChoiceForm
 
 spa_staff_required = role_required(Role.SPA_STAFF)
 
@@ -123,7 +129,8 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 @spa_staff_required
 def home(request: HttpRequest) -> HttpResponse:
     """Today's and upcoming bookings, those needing reassignment first with the suggested
-    replacements; and the intakes that can still be booked."""
+    replacements; the sessions of the last 72 hours whose outcome is still to record; and the
+    intakes that can still be booked."""
     spa = _spa(request)
     now = timezone.now()
     today = timezone.localdate(now)
@@ -134,9 +141,20 @@ def home(request: HttpRequest) -> HttpResponse:
     for booking in needs:
         booking.suggestions = _suggestions(booking, names)
     others = list(current.filter(status__in=[BookingStatus.CONFIRMED, BookingStatus.COMPLETED])[:200])
+    waiting = list(
+        _bookings(spa)
+        .filter(
+            start__lte=now,
+            end__gte=now - OUTCOME_WINDOW,
+            status__in=[BookingStatus.CONFIRMED, BookingStatus.COMPLETED],
+            outcome__isnull=True,
+        )
+        .order_by("start", "id")[:100]
+    )
     context = {
         "spa": spa,
         "today": today,
+        "waiting_for_outcome": waiting,
         "needs_reassignment": needs,
         "todays": [b for b in others if timezone.localdate(b.start) == today],
         "upcoming": [b for b in others if timezone.localdate(b.start) > today],
@@ -349,23 +367,122 @@ def intake_book(request: HttpRequest, pk) -> HttpResponse:
 # --- bookings ------------------------------------------------------------------------------------
 
 
-@require_safe
-@spa_staff_required
-def booking_detail(request: HttpRequest, pk) -> HttpResponse:
-    """A booking, its reasons and suggested replacements when it needs reassignment, and its
-    decision history (every decision recorded on it: the booking, re-checks, reassignments)."""
+def _emergency(outcome: SessionOutcome | None, events: list[AdverseEvent]) -> list[dict[str, Any]]:
+    """The serious signs recorded on a booking, grouped by the instruction the client must be
+    given (in full, before anything else on the page)."""
+    grouped: dict[str, list[str]] = {}
+    for advice in [*(outcome.advice if outcome else []), *(a for e in events for a in e.advice)]:
+        if advice.get("severity") == "serious":
+            labels = grouped.setdefault(advice["instruction"], [])
+            if advice["label"] not in labels:
+                labels.append(advice["label"])
+    return [{"instruction": text, "signs": labels} for text, labels in grouped.items()]
+
+
+def _booking_page(
+    request: HttpRequest,
+    booking: Booking,
+    *,
+    outcome_form: OutcomeForm | None = None,
+    event_form: AdverseEventForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """A booking, its reasons and suggested replacements when it needs reassignment, what
+    happened after the session (the outcome, or the form to record it; adverse events, and the
+    form to report one), and its decision history."""
     spa = _spa(request)
-    booking = get_object_or_404(_bookings(spa), pk=pk)
+    now = timezone.now()
     decisions = list(booking.decisions.select_related("therapist", "made_by").order_by("made_at", "id"))
     booking.suggestions = _suggestions(booking, _therapist_names(set(map(str, booking.suggested_therapists))))
+    outcome = SessionOutcome.objects.filter(booking=booking).first()
+    events = list(AdverseEvent.objects.filter(booking=booking).order_by("reported_at", "id"))
+    signs = list(outcome_sign_list())
+    after_session = booking.start <= now and booking.status in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.COMPLETED,
+    )
+    outcome_open = after_session and outcome is None and now <= booking.end + OUTCOME_WINDOW
     context = {
         "spa": spa,
         "booking": booking,
         "decisions": decisions,
         "active": booking.status in (BookingStatus.CONFIRMED, BookingStatus.NEEDS_REASSIGNMENT),
-        "upcoming": booking.start > timezone.now(),
+        "upcoming": booking.start > now,
+        "after_session": after_session,
+        "outcome": outcome,
+        "outcome_deadline": booking.end + OUTCOME_WINDOW,
+        "outcome_form": (outcome_form or OutcomeForm(signs=signs)) if outcome_open else None,
+        "adverse_events": events,
+        "event_form": (event_form or AdverseEventForm(signs=signs))
+        if booking.status == BookingStatus.COMPLETED
+        else None,
+        "emergency": _emergency(outcome, events),
     }
-    return render(request, "frontdesk/booking_detail.html", context)
+    return render(request, "frontdesk/booking_detail.html", context, status=status)
+
+
+@require_safe
+@spa_staff_required
+def booking_detail(request: HttpRequest, pk) -> HttpResponse:
+    """A booking: its status and reasons, what happened after the session, its decision
+    history (every decision recorded on it: the booking, re-checks, reassignments)."""
+    return _booking_page(request, get_object_or_404(_bookings(_spa(request)), pk=pk))
+
+
+@require_POST
+@spa_staff_required
+def booking_outcome_view(request: HttpRequest, pk) -> HttpResponse:
+    """Record the session's outcome (``session_outcome_record``); a confirmed booking is
+    completed with it (``booking_complete_with_outcome``), in one transaction. Field problems
+    show next to their fields; a refusal of the booking's state in a message."""
+    booking = get_object_or_404(_bookings(_spa(request)), pk=pk)
+    form = OutcomeForm(request.POST, signs=outcome_sign_list())
+    if not form.is_valid():
+        return _booking_page(request, booking, outcome_form=form, status=400)
+    try:
+        if booking.status == BookingStatus.CONFIRMED:
+            _booking, result = booking_complete_with_outcome(
+                actor=request.user, booking=booking, **form.service_arguments()
+            )
+        else:
+            result = session_outcome_record(actor=request.user, booking=booking, **form.service_arguments())
+    except Conflict as error:
+        messages.error(request, f"Outcome not recorded: {error.detail}")
+        return redirect("web:booking", pk=booking.pk)
+    except DomainError as error:
+        form.add_service_errors(error.errors)
+        return _booking_page(request, booking, outcome_form=form, status=400)
+    raised = ""
+    if result.adverse_event is not None:
+        raised = f" A {result.adverse_event.severity} adverse event was recorded."
+    messages.success(request, f"Outcome recorded for client {booking.intake.client_ref}.{raised}")
+    return redirect("web:booking", pk=booking.pk)
+
+
+@require_POST
+@spa_staff_required
+def booking_adverse_event_view(request: HttpRequest, pk) -> HttpResponse:
+    """Report a sign noticed after the session (``adverse_event_report``)."""
+    booking = get_object_or_404(_bookings(_spa(request)), pk=pk)
+    form = AdverseEventForm(request.POST, signs=outcome_sign_list())
+    form.is_valid()
+    try:
+        event = adverse_event_report(
+            actor=request.user,
+            booking=booking,
+            signs=form.cleaned_data.get("signs") or [],
+            narrative=form.cleaned_data.get("narrative") or "",
+        )
+    except Conflict as error:
+        messages.error(request, f"Not reported: {error.detail}")
+        return redirect("web:booking", pk=booking.pk)
+    except DomainError as error:
+        form.add_service_errors(error.errors)
+        return _booking_page(request, booking, event_form=form, status=400)
+    messages.success(
+        request, f"A {event.severity} adverse event was recorded for client {booking.intake.client_ref}."
+    )
+    return redirect("web:booking", pk=booking.pk)
 
 
 @require_POST

@@ -1,8 +1,8 @@
 """The school office in a browser: the school's instructors and what each may teach, issuing
 a certificate (every refusal reason next to the field it concerns), the school's certificates
 (filtered by status, protocol and review flag), revoking one with a reason, the certificates
-the registry flagged for review (read-only here: registry staff decide), and CSV imports with
-their report.
+the registry flagged for review (read-only here: registry staff decide), the safety record of
+the school's certificates, and CSV imports with their report.
 
 Every page is for school staff and shows only their own school's objects: another school's
 certificate or import answers 404. The pages call the services and selectors the API calls —
@@ -33,12 +33,14 @@ from credentials.selectors import certification_list, instructors_qualified_prot
 from protocols.models import Protocol
 from protocols.selectors import protocol_list, protocol_modules
 from registry.choices import Role
-from registry.models import ImportJob
+from registry.models import ImportJob, SessionCertification
+from registry.selectors import safety_records
 from registry.services.credentials import certification_issue, certification_revoke
 from registry.services.imports import CERTIFICATION_COLUMNS, import_create
 from registry.tasks import run_import
 from registry.web.auth import role_required
 from registry.web.forms_school import CertificationFilterForm, CertificationIssueForm, ImportForm, ReasonForm
+from registry.web.safety import with_periods
 
 school_staff_required = role_required(Role.SCHOOL_STAFF)
 
@@ -266,6 +268,17 @@ def reviews(request: HttpRequest) -> HttpResponse:
     school = _school(request)
     flagged = list(_certifications(school, review_required=True))
     return render(request, "school/reviews.html", {"school": school, "flagged": flagged})
+
+
+@require_safe
+@school_staff_required
+def safety(request: HttpRequest) -> HttpResponse:
+    """The safety record of the school's certificates: per therapist and protocol, the
+    completed sessions that rested on a certificate the school issued, their outcomes and the
+    adverse events that followed (``safety_records``: counts only, no client identifier)."""
+    school = _school(request)
+    records = safety_records(rows=SessionCertification.objects.filter(certification__school=school))
+    return render(request, "school/safety.html", {"school": school, "records": with_periods(records)})
 
 
 # --- imports -------------------------------------------------------------------------------------

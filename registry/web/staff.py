@@ -1,6 +1,6 @@
 """Registry staff's pages: a home linking to the Django admin, the review queue (every
-certificate flagged for review, kept or revoked with a reason through
-``certification_review``), and verifying an instructor's clinical experience
+certificate flagged for review — those behind a serious adverse event first — kept or revoked
+with a reason through ``certification_review``), and verifying an instructor's clinical experience
 (``clinical_experience_verify``), showing what the instructor is verified to teach today
 (``instructor_qualified_protocols``).
 
@@ -22,7 +22,9 @@ from core.errors import Conflict, DomainError
 from credentials.models import Certification, ClinicalExperience, Instructor
 from credentials.selectors import certification_list, instructor_qualified_protocols
 from credentials.services import clinical_experience_verify
+from protocols.choices import SignSeverity
 from registry.choices import Role
+from registry.models import AdverseEvent
 from registry.services.credentials import certification_review
 from registry.web.auth import role_required
 from registry.web.forms_school import ClinicalExperienceForm, ReviewDecisionForm, is_uuid
@@ -30,11 +32,33 @@ from registry.web.forms_school import ClinicalExperienceForm, ReviewDecisionForm
 registry_admin_required = role_required(Role.REGISTRY_ADMIN)
 
 
+def _serious_events(certification_ids: list[Any]) -> dict[Any, list[AdverseEvent]]:
+    """The serious adverse events of sessions that rested on each of these certificates,
+    newest first (two queries). What they show holds no client data: when, severity, protocol,
+    focus region and minutes."""
+    links = (
+        AdverseEvent.certifications.through.objects.filter(
+            certification_id__in=certification_ids, adverseevent__severity=SignSeverity.SERIOUS
+        )
+        .select_related("adverseevent__protocol")
+        .order_by("-adverseevent__reported_at", "adverseevent_id")
+    )
+    events: dict[Any, list[AdverseEvent]] = {}
+    for link in links:
+        events.setdefault(link.certification_id, []).append(link.adverseevent)
+    return events
+
+
 @require_safe
 @registry_admin_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Links to the registry's pages and the Django admin, with the review queue's length."""
-    context = {"flagged_count": certification_list(review_required=True).count()}
+    """Links to the registry's pages and the Django admin, with the review queue's length and
+    how many serious adverse events wait in it."""
+    flagged = certification_list(review_required=True)
+    serious = AdverseEvent.objects.filter(
+        severity=SignSeverity.SERIOUS, certifications__in=flagged.values("pk")
+    ).distinct()
+    context = {"flagged_count": flagged.count(), "serious_count": serious.count()}
     return render(request, "staff/home.html", context)
 
 
@@ -50,17 +74,29 @@ def _queue_page(
 ) -> HttpResponse:
     bound = bound or {}
     flagged = list(certification_list(review_required=True).order_by("issued_at", "id"))
+    events = _serious_events([c.pk for c in flagged])
     for certification in flagged:
         certification.form = bound.get(certification.pk) or ReviewDecisionForm(
             prefix=_review_prefix(certification)
         )
-    return render(request, "staff/reviews.html", {"flagged": flagged}, status=status)
+        certification.serious_events = events.get(certification.pk, [])
+    # serious adverse events first, the newest event first; then the rest, oldest first
+    serious = sorted(
+        (c for c in flagged if c.serious_events),
+        key=lambda c: c.serious_events[0].reported_at,
+        reverse=True,
+    )
+    others = [c for c in flagged if not c.serious_events]
+    context = {"flagged": serious + others, "serious": serious, "others": others}
+    return render(request, "staff/reviews.html", context, status=status)
 
 
 @require_safe
 @registry_admin_required
 def reviews(request: HttpRequest) -> HttpResponse:
-    """Every certificate flagged for review, oldest first, each with the decision form."""
+    """Every certificate flagged for review, each with the decision form: those resting on a
+    session with a serious adverse event first (newest event first), then the rest, oldest
+    first."""
     return _queue_page(request)
 
 

@@ -1,6 +1,7 @@
 """A therapist's own page: what they may treat now (their scope: protocols with the dates
 their certificates hold, and the conditions those cover), what expires soon, their upcoming
-bookings with the intake each needs, and their certificates with the public page and PDF.
+bookings with the intake each needs, their safety record (what followed their sessions, per
+protocol: counts only), and their certificates with the public page and PDF.
 
 Only the therapist's own records show. An intake's conditions, screening and clearances show
 only for bookings assigned to them (the assigned therapist reads the intake; nobody else's).
@@ -26,9 +27,10 @@ from credentials.selectors import certification_list
 from protocols.choices import BodyRegion, ScreeningAction
 from protocols.models import Condition, Protocol, ScreeningQuestion
 from registry.choices import ACTIVE_BOOKING_STATUSES, Role
-from registry.models import Booking
-from registry.selectors import therapist_scope
+from registry.models import Booking, SessionCertification
+from registry.selectors import safety_records, therapist_scope
 from registry.web.auth import role_required
+from registry.web.safety import with_periods
 
 therapist_required = role_required(Role.THERAPIST)
 
@@ -142,7 +144,8 @@ def _intake_views(bookings: list[Booking]) -> None:
 @require_safe
 @therapist_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The therapist's page: scope, what expires soon, upcoming bookings, certificates."""
+    """The therapist's page: scope, what expires soon, upcoming bookings, the safety record,
+    certificates."""
     therapist = request.membership.therapist
     now = timezone.now()
     today = timezone.localdate(now)
@@ -172,5 +175,8 @@ def home(request: HttpRequest) -> HttpResponse:
         },
         "bookings": bookings,
         "certificates": certificates,
+        "safety": with_periods(
+            safety_records(rows=SessionCertification.objects.filter(booking__therapist=therapist))
+        ),
     }
     return render(request, "therapist/home.html", context)

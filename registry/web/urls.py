@@ -4,7 +4,7 @@ pages are routed in ``registry.urls``."""
 
 from django.urls import path
 
-from registry.web import auth, frontdesk, school, staff, therapist
+from registry.web import auth, coverage, frontdesk, school, staff, therapist
 
 app_name = "web"
 
@@ -23,6 +23,14 @@ urlpatterns = [
     path("front-desk/bookings/<uuid:pk>/", frontdesk.booking_detail, name="booking"),
     path("front-desk/bookings/<uuid:pk>/reassign/", frontdesk.booking_reassign_view, name="booking-reassign"),
     path("front-desk/bookings/<uuid:pk>/cancel/", frontdesk.booking_cancel_view, name="booking-cancel"),
+    path("front-desk/coverage/", coverage.spa_coverage_page, name="spa-coverage"),
+    path("front-desk/coverage/<slug:table>.csv", coverage.spa_coverage_csv, name="spa-coverage-csv"),
+    path("front-desk/bookings/<uuid:pk>/outcome/", frontdesk.booking_outcome_view, name="booking-outcome"),
+    path(
+        "front-desk/bookings/<uuid:pk>/adverse-events/",
+        frontdesk.booking_adverse_event_view,
+        name="booking-adverse-event",
+    ),
     # the school office (school staff: their own school)
     path("school/", school.home, name="school-home"),
     path("school/instructors/", school.instructors, name="school-instructors"),
@@ -35,8 +43,11 @@ urlpatterns = [
         name="school-certification-revoke",
     ),
     path("school/reviews/", school.reviews, name="school-reviews"),
+    path("school/safety/", school.safety, name="school-safety"),
     path("school/imports/", school.imports, name="school-imports"),
     path("school/imports/<uuid:pk>/", school.import_detail, name="school-import"),
+    path("school/demand/", coverage.school_demand_page, name="school-demand"),
+    path("school/demand.csv", coverage.school_demand_csv, name="school-demand-csv"),
     # the therapist's own page
     path("therapist/", therapist.home, name="therapist-home"),
     # registry staff

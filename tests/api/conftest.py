@@ -20,7 +20,12 @@ from credentials.tests.factories import (
     SchoolFactory,
     TherapistFactory,
 )
-from protocols.tests.factories import ConditionFactory, ProtocolFactory, ScreeningQuestionFactory
+from protocols.tests.factories import (
+    ConditionFactory,
+    OutcomeSignFactory,
+    ProtocolFactory,
+    ScreeningQuestionFactory,
+)
 from registry.choices import Role
 from registry.services.accounts import user_create
 from registry.tests.factories import EmploymentFactory, SpaFactory
@@ -91,7 +96,7 @@ def client_for(make_user):
 def world(db):
     """Two of each tenant: spa A employs therapist A, school A certified therapist A (taught
     by instructor A, on school A's roster); likewise B. One protocol, a condition needing it,
-    a screening question."""
+    a screening question, a sign asked after sessions."""
     protocol = ProtocolFactory(slug="low-back-radiculopathy", name="Low back with radiculopathy")
     spa_a, spa_b = SpaFactory(name="Spa A"), SpaFactory(name="Spa B")
     school_a, school_b = SchoolFactory(name="School A"), SchoolFactory(name="School B")
@@ -105,6 +110,7 @@ def world(db):
         protocol=protocol,
         condition=ConditionFactory(code="M51.16", requirements=[[protocol]]),
         question=ScreeningQuestionFactory(code="saddle-numbness", action="refer-emergency"),
+        sign=OutcomeSignFactory(code="saddle-numbness", severity="serious"),
         spa_a=spa_a,
         spa_b=spa_b,
         school_a=school_a,

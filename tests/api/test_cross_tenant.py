@@ -32,7 +32,16 @@ from rest_framework.views import APIView
 
 from credentials.models import Certification, License
 from registry.choices import Role
-from registry.models import Booking, Decision, Employment, ImportJob, Intake, WebhookSubscription
+from registry.models import (
+    AdverseEvent,
+    Booking,
+    Decision,
+    Employment,
+    ImportJob,
+    Intake,
+    SessionOutcome,
+    WebhookSubscription,
+)
 from registry.services.imports import CERTIFICATION_COLUMNS
 from tests.api.helpers import NOT_YET_ON_THE_PATTERN
 
@@ -172,6 +181,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("screening-question-detail", "get"): Route(
         _same("screening-questions/{}/", "question.code"), own=EVERYONE_READS, public=True
     ),
+    ("outcome-sign-list", "get"): Route(_v1("outcome-signs/"), own=EVERYONE_READS, public=True),
+    ("outcome-sign-detail", "get"): Route(
+        _same("outcome-signs/{}/", "sign.code"), own=EVERYONE_READS, public=True
+    ),
     ("screening-question-detail", "patch"): Route(
         _same("screening-questions/{}/", "question.code"), body=lambda t, s: {}, own=ADMIN_WRITES, public=True
     ),
@@ -227,6 +240,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         own=(401, 403, 403, 403, 200),
         public=True,
     ),
+    ("school-demand", "get"): Route(_obj("schools/{}/demand/", "school"), own=(401, 403, 403, 200, 200)),
     ("instructor-list", "get"): Route(_v1("instructors/"), own=EVERYONE_READS, public=True),
     ("instructor-list", "post"): Route(
         _v1("instructors/"),
@@ -299,6 +313,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("spa-detail", "patch"): Route(
         _obj("spas/{}/", "spa"), body=lambda t, s: {"name": f"Renamed spa {s}"}, own=(401, 403, 403, 403, 200)
     ),
+    ("spa-coverage", "get"): Route(_obj("spas/{}/coverage/", "spa"), own=(401, 403, 200, 403, 200)),
     ("employment-list", "get"): Route(_v1("employments/"), own=(401, 200, 200, 403, 200)),
     ("employment-list", "post"): Route(  # hiring the other side's therapist: allowed by id
         _v1("employments/"),
@@ -353,6 +368,27 @@ ROUTES: dict[tuple[str, str], Route] = {
         _obj("bookings/{}/decisions/", "booking"), own=(401, 403, 200, 403, 200)
     ),
     ("decision-list", "get"): Route(_v1("decisions/"), own=(401, 403, 200, 403, 403)),
+    # --- after the session (tomorrow's booking is not completed: outcomes and events are conflicts)
+    ("booking-outcome", "get"): Route(  # none recorded yet: 404 on both sides
+        _obj("bookings/{}/outcome/", "booking"), own=(401, 404, 404, 403, 403)
+    ),
+    ("booking-outcome", "post"): Route(
+        _obj("bookings/{}/outcome/", "booking"),
+        body=lambda t, s: {"pain_after": 4, "signs": {t.sign.code: False}},
+        own=(401, 409, 409, 403, 403),
+    ),
+    ("booking-adverse-events", "get"): Route(
+        _obj("bookings/{}/adverse-events/", "booking"), own=(401, 200, 200, 403, 403)
+    ),
+    ("booking-adverse-events", "post"): Route(
+        _obj("bookings/{}/adverse-events/", "booking"),
+        body=lambda t, s: {"signs": [t.sign.code], "narrative": "Phoned in."},
+        own=(401, 409, 409, 403, 409),
+    ),
+    ("booking-incident", "get"): Route(
+        _obj("bookings/{}/incident/", "booking"), own=(401, 403, 200, 403, 200)
+    ),
+    ("safety-record-list", "get"): Route(_v1("safety-records/"), own=(401, 200, 200, 200, 200)),
     # --- webhooks and imports -------------------------------------------------------------------
     ("webhook-list", "get"): Route(_v1("webhooks/"), own=(401, 403, 200, 200, 200)),
     ("webhook-list", "post"): Route(
@@ -369,6 +405,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         _obj("webhooks/{}/", "webhook"), body=lambda t, s: {"active": False}, own=(401, 403, 200, 404, 200)
     ),
     ("webhook-detail", "delete"): Route(_obj("webhooks/{}/", "webhook"), own=(401, 403, 204, 404, 204)),
+    ("import-list", "get"): Route(_v1("imports/"), own=(401, 403, 403, 200, 200)),
     ("import-list", "post"): Route(
         _v1("imports/"), body=_csv, own=(401, 403, 403, 202, 202), fmt="multipart"
     ),
@@ -471,6 +508,8 @@ def _foreign_state(t) -> dict:
         Certification.objects.filter(Q(school=t.school_b) | Q(therapist=t.therapist_b)).count(),
         License.objects.filter(therapist=t.therapist_b).count(),
         t.instructor_b.schools.count(),
+        SessionOutcome.objects.filter(Q(booking__spa=t.spa_b) | Q(booking__therapist=t.therapist_b)).count(),
+        AdverseEvent.objects.filter(Q(booking__spa=t.spa_b) | Q(therapist=t.therapist_b)).count(),
     ]
     return state
 

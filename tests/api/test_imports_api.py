@@ -164,3 +164,31 @@ def test_imports_are_read_by_their_school_and_admins_only(world, as_role, client
     assert_problem(as_role(Role.SPA_STAFF).get(url), 403)
     assert_problem(as_role(Role.THERAPIST).get(url), 403)
     assert_problem(as_role(Role.SPA_STAFF).post("/api/v1/imports/", {"kind": "therapists"}), 403)
+
+
+def test_the_imports_list_shows_a_school_its_own_and_an_admin_all_without_the_reports(
+    world, as_role, client_for, certifications_csv, django_assert_num_queries
+):
+    school = as_role(Role.SCHOOL_STAFF)
+    mine = _post(school, kind="certifications", file=_csv(certifications_csv)).json()["id"]
+    theirs = _post(
+        as_role(Role.REGISTRY_ADMIN),
+        kind="certifications",
+        school=str(world.school_b.pk),
+        file=_csv(certifications_csv),
+    ).json()["id"]
+    listed = school.get("/api/v1/imports/").json()
+    assert [job["id"] for job in listed["results"]] == [mine]
+    assert set(listed["results"][0]) == {
+        "id", "kind", "status", "school", "jurisdiction", "source",
+        "rows", "accepted", "refused", "created_at", "finished_at",
+    }  # fmt: skip
+    admin = as_role(Role.REGISTRY_ADMIN)
+    assert {job["id"] for job in admin.get("/api/v1/imports/").json()["results"]} == {mine, theirs}
+    assert admin.get("/api/v1/imports/", {"status": "done"}).json()["count"] == 0
+    assert admin.get("/api/v1/imports/", {"kind": "certifications"}).json()["count"] == 2
+    assert_problem(admin.get("/api/v1/imports/", {"kind": "sheep"}), 400)
+    for _ in range(3):
+        _post(admin, kind="therapists", file=_csv("name,email,jurisdiction\n"))
+    with django_assert_num_queries(3):  # authentication, count, page
+        admin.get("/api/v1/imports/")

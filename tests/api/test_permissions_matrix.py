@@ -130,6 +130,11 @@ MATRIX = [
     ("get", "/api/v1/spas/", None, (401, 200, 200, 403, 200)),
     ("get", "/api/v1/spas/{spa_a}/", None, (401, 200, 200, 403, 200)),
     ("get", "/api/v1/spas/{spa_b}/", None, (401, 404, 404, 403, 200)),
+    # coverage reports: the spa's staff; the school's staff (another tenant's: 404); admins
+    ("get", "/api/v1/spas/{spa_a}/coverage/", None, (401, 403, 200, 403, 200)),
+    ("get", "/api/v1/spas/{spa_b}/coverage/", None, (401, 403, 404, 403, 200)),
+    ("get", "/api/v1/schools/{school_a}/demand/", None, (401, 403, 403, 200, 200)),
+    ("get", "/api/v1/schools/{school_b}/demand/", None, (401, 403, 403, 404, 200)),
     ("get", "/api/v1/employments/", None, (401, 200, 200, 403, 200)),
     ("get", "/api/v1/intakes/", None, (401, 200, 200, 403, 403)),
     ("get", "/api/v1/bookings/", None, (401, 200, 200, 403, 403)),
@@ -137,6 +142,18 @@ MATRIX = [
     ("get", "/api/v1/webhooks/", None, (401, 403, 200, 200, 200)),
     ("post", "/api/v1/eligibility/check/", None, (401, 403, 400, 403, 403)),
     ("post", "/api/v1/eligibility/search/", None, (401, 403, 400, 403, 403)),
+    # after the session: the signs (anyone), the safety record (every role, scoped), a booking's
+    # outcome, adverse events and incident review (an unknown booking: 404 where the role may)
+    ("get", "/api/v1/outcome-signs/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/outcome-signs/{sign}/", None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/outcome-signs/unknown-sign/", None, (404, 404, 404, 404, 404)),
+    ("get", "/api/v1/safety-records/", None, (401, 200, 200, 200, 200)),
+    ("get", "/api/v1/bookings/{no_booking}/outcome/", None, (401, 404, 404, 403, 403)),
+    ("post", "/api/v1/bookings/{no_booking}/outcome/", "outcome", (401, 404, 404, 403, 403)),
+    ("get", "/api/v1/bookings/{no_booking}/adverse-events/", None, (401, 404, 404, 403, 403)),
+    ("post", "/api/v1/bookings/{no_booking}/adverse-events/", "report", (401, 404, 404, 403, 404)),
+    ("get", "/api/v1/bookings/{no_booking}/incident/", None, (401, 403, 404, 403, 404)),
+    ("post", "/api/v1/bookings/{no_booking}/complete/", None, (401, 403, 404, 403, 403)),
     # routes with no handler for the method: 405 for everyone
     ("delete", "/api/v1/protocols/{protocol}/", None, (405, 405, 405, 405, 405)),
     ("post", "/api/v1/verify/{serial_b}/", None, (405, 405, 405, 405, 405)),
@@ -171,6 +188,8 @@ def _values(world) -> dict[str, str]:
         "license_b": str(world.license_b.pk),
         "authorization_a": str(world.authorization_a.pk),
         "experience_a": str(world.experience_a.pk),
+        "sign": world.sign.code,
+        "no_booking": "00000000-0000-0000-0000-0000000000b0",
     }
 
 
@@ -214,6 +233,8 @@ BODIES = {
             for kind in _MODULES
         ],
     },
+    "outcome": {"pain_after": 4, "signs": {"saddle-numbness": False}},  # world.sign
+    "report": {"signs": ["{sign}"], "narrative": "Phoned in."},
     # another school: school staff of A name what does not exist; admins are refused (B is
     # not authorised, instructor A not on its roster)
     "issue_b": {

@@ -1,10 +1,10 @@
 """``python manage.py load_catalog``: add the shipped example catalog where it is missing.
 
-Idempotent. A protocol, condition or question that is not in the database is created
-through the catalog services (actor: the system, audited like any other write). One that
-exists is left alone, whatever it says: the clinical lead's version wins. Those that differ
-from the shipped version are listed, field by field, so the lead can review what changed
-upstream.
+Idempotent. A protocol, condition, screening question or sign asked after a session that is
+not in the database is created through the catalog services (actor: the system, audited like
+any other write). One that exists is left alone, whatever it says: the clinical lead's version
+wins. Those that differ from the shipped version are listed, field by field, so the lead can
+review what changed upstream.
 """
 
 from __future__ import annotations
@@ -21,12 +21,19 @@ from protocols.selectors import (
     MODULE_KIND_ORDER,
     condition_as_dict,
     condition_list,
+    outcome_sign_as_dict,
+    outcome_sign_list,
     protocol_as_dict,
     protocol_list,
     screening_question_as_dict,
     screening_question_list,
 )
-from protocols.services import condition_create, protocol_create, screening_question_create
+from protocols.services import (
+    condition_create,
+    outcome_sign_create,
+    protocol_create,
+    screening_question_create,
+)
 
 
 @dataclass
@@ -125,6 +132,14 @@ def load_catalog(*, actor: Any = None) -> CatalogLoadReport:
             dict,
             {q.code: screening_question_as_dict(q) for q in screening_question_list()},
             screening_question_create,
+        )
+        sync(
+            "sign",
+            catalog_data.OUTCOME_SIGNS,
+            "code",
+            dict,
+            {s.code: outcome_sign_as_dict(s) for s in outcome_sign_list()},
+            outcome_sign_create,
         )
     return report
 
