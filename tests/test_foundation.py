@@ -78,3 +78,20 @@ def test_a_command_that_needs_no_database_starts_none(tmp_path):
     result = _manage("check", env={"DEBUG": "1", "SECRET_KEY": "dev", "REGISTRY_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "pg").exists()
+
+
+def test_the_tests_needing_a_system_program_live_where_ci_checks_the_missing_program_path():
+    """CI runs tests/integration and tests/web on a fresh clone with redis-server and chromium
+    hidden (scripts/fresh-machine-test.sh): every test that needs a program must live there."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    users = {
+        path.relative_to(root).parts[:2]
+        for path in root.rglob("*.py")
+        if ".venv" not in path.parts
+        and ".data" not in path.parts
+        and path != Path(__file__).resolve()
+        and "require_program(" in path.read_text()
+    }
+    assert users <= {("conftest.py",), ("tests", "integration"), ("tests", "web")}, users

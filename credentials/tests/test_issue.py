@@ -407,7 +407,7 @@ def test_authorisation_withdrawn_before_the_issue_time_is_refused(scene, actor):
         actor=actor, authorization=scene.authorization, reason="audit"
     )
 
-    outcome = scene.issue(now=withdrawal.authorization.withdrawn_at + dt.timedelta(seconds=1))
+    outcome = scene.issue(now=withdrawal.withdrawn.withdrawn_at + dt.timedelta(seconds=1))
 
     assert codes(outcome) == [Code.SCHOOL_NOT_AUTHORIZED]
 
@@ -417,7 +417,7 @@ def test_authorisation_withdrawn_later_on_the_issue_day_is_accepted(scene, actor
         actor=actor, authorization=scene.authorization, reason="audit"
     )
 
-    outcome = scene.issue(now=withdrawal.authorization.withdrawn_at - dt.timedelta(seconds=1))
+    outcome = scene.issue(now=withdrawal.withdrawn.withdrawn_at - dt.timedelta(seconds=1))
 
     assert outcome.issued
 
