@@ -788,6 +788,40 @@ def _parse_modules(
     return parsed
 
 
+def _not_authorised(school: School, protocol: Protocol, now: dt.datetime) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
+        f"{school.name} is not authorised by the registry to certify {protocol.name} "
+        f"on {timezone.localdate(now).isoformat()}.",
+        protocols=(protocol.slug,),
+    )
+
+
+def _not_at_school(instructor: Instructor, school: School) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
+        f"{instructor.name} is not on {school.name}'s list of instructors.",
+    )
+
+
+def _not_qualified(instructor: Instructor, protocol: Protocol, taught_on: dt.date) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
+        f"{instructor.name} had no verified clinical experience in {protocol.name} on "
+        f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
+        f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
+        protocols=(protocol.slug,),
+    )
+
+
+def _prerequisite_missing(protocol: Protocol, prerequisite: Protocol) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.PREREQUISITE_MISSING,
+        f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
+        protocols=(prerequisite.slug,),
+    )
+
+
 def _check_school(
     *, school: School, protocol: Protocol, now: dt.datetime
 ) -> tuple[list[IssuanceReason], list[SchoolAuthorization]]:
@@ -801,14 +835,7 @@ def _check_school(
     )
     if open_authorizations:
         return [], open_authorizations
-    return [
-        IssuanceReason(
-            IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
-            f"{school.name} is not authorised by the registry to certify {protocol.name} "
-            f"on {timezone.localdate(now).isoformat()}.",
-            protocols=(protocol.slug,),
-        )
-    ], []
+    return [_not_authorised(school, protocol, now)], []
 
 
 def _check_instructor(
@@ -816,23 +843,10 @@ def _check_instructor(
 ) -> list[IssuanceReason]:
     reasons: list[IssuanceReason] = []
     if not instructor.schools.filter(pk=school.pk).exists():
-        reasons.append(
-            IssuanceReason(
-                IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
-                f"{instructor.name} is not on {school.name}'s list of instructors.",
-            )
-        )
+        reasons.append(_not_at_school(instructor, school))
     experience = qualifying_experience(instructor=instructor, protocol=protocol, on=taught_on)
     if not list(experience.select_for_update().order_by("pk")):
-        reasons.append(
-            IssuanceReason(
-                IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
-                f"{instructor.name} had no verified clinical experience in {protocol.name} on "
-                f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
-                f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
-                protocols=(protocol.slug,),
-            )
-        )
+        reasons.append(_not_qualified(instructor, protocol, taught_on))
     return reasons
 
 
@@ -854,11 +868,7 @@ def _check_prerequisites(
         .order_by("pk")
     }
     return [
-        IssuanceReason(
-            IssuanceReasonCode.PREREQUISITE_MISSING,
-            f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
-            protocols=(prerequisite.slug,),
-        )
+        _prerequisite_missing(protocol, prerequisite)
         for prerequisite in prerequisites
         if prerequisite.pk not in held
     ]
@@ -1070,43 +1080,19 @@ def certifications_issue_many(
         instructor, taught_on = request.instructor, request.taught_on
         reasons: list[IssuanceReason] = []
         if protocol.pk not in authorised:
-            reasons.append(
-                IssuanceReason(
-                    IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
-                    f"{school.name} is not authorised by the registry to certify {protocol.name} "
-                    f"on {timezone.localdate(now).isoformat()}.",
-                    protocols=(protocol.slug,),
-                )
-            )
+            reasons.append(_not_authorised(school, protocol, now))
         if instructor.pk not in on_roster:
-            reasons.append(
-                IssuanceReason(
-                    IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
-                    f"{instructor.name} is not on {school.name}'s list of instructors.",
-                )
-            )
+            reasons.append(_not_at_school(instructor, school))
         if not any(
             e.verified_on <= taught_on
             and e.years >= protocol.min_instructor_years
             and e.cases >= protocol.min_instructor_cases
             for e in experience.get((instructor.pk, protocol.pk), ())
         ):
-            reasons.append(
-                IssuanceReason(
-                    IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
-                    f"{instructor.name} had no verified clinical experience in {protocol.name} on "
-                    f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
-                    f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
-                    protocols=(protocol.slug,),
-                )
-            )
+            reasons.append(_not_qualified(instructor, protocol, taught_on))
         reasons += _licence_reasons(therapist, licences.get(therapist.pk, []), issue_date)
         reasons += [
-            IssuanceReason(
-                IssuanceReasonCode.PREREQUISITE_MISSING,
-                f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
-                protocols=(prerequisite.slug,),
-            )
+            _prerequisite_missing(protocol, prerequisite)
             for prerequisite in sorted(protocol.prerequisites.all(), key=lambda p: p.slug)
             if prerequisite.pk not in held.get(therapist.pk, set())
         ]
