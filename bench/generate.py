@@ -179,6 +179,7 @@ KINDS = ["Wellness Spa", "Day Spa", "Massage Clinic", "Bodywork Studio", "Recove
 
 STATUS_LIST_SIZE = 131_072
 SPA_SIZE = 50  # therapists per spa on average; the bench spa has exactly this many
+BIG_SPA_SIZE = 500  # the large bench spa (search at 500 therapists): regular US-CA therapists
 SPAN_PAST_DAYS = 365  # bookings: a year back ...
 SPAN_FUTURE_DAYS = 180  # ... half a year ahead
 REVOKED_SHARE = 0.015
@@ -293,6 +294,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "status",
         "valid_from",
         "expires_on",
+        "verified_source",  # never verified against a roster (verified_at NULL)
     ),
     "credentials_school": ("id", "name", "jurisdiction", "contact_email"),
     "credentials_schoolauthorization": (
@@ -491,6 +493,7 @@ class World:
         self.client_counter = 0
         # what the fixture needs
         self.bench_spa: Spa | None = None
+        self.big_spa: Spa | None = None  # BIG_SPA_SIZE regular US-CA therapists also work there
         self.bench_therapists: list[dict] = []
         self.fanout: dict = {}
         # Bitstring status lists (when the schema has them): every certification gets a bit at
@@ -582,6 +585,17 @@ class World:
             "desk@bench-spa.example.org",
         )
         self.bench_spa = bench
+        if therapists >= 20 * BIG_SPA_SIZE:  # a chain's flagship: 500 therapists also work here
+            big = Spa(self.uid(), "US-CA", "America/Los_Angeles")
+            self.out.add(
+                "registry_spa",
+                big.id,
+                f"Bench Spa ({BIG_SPA_SIZE} therapists)",
+                big.jurisdiction,
+                big.timezone,
+                "desk@bench-spa-500.example.org",
+            )
+            self.big_spa = big
         return spas
 
     def schools_and_instructors(self, therapists: int) -> dict[str, list[tuple[str, str]]]:
@@ -807,6 +821,7 @@ class World:
             status,
             valid_from.isoformat(),
             expires_on.isoformat(),
+            "",
         )
         if self.rng.random() < 0.10:
             other = self.rng.choice([j for j, _, _ in JURISDICTIONS if j != jurisdiction])
@@ -830,6 +845,7 @@ class World:
                 other_status,
                 other_from.isoformat(),
                 other_expiry.isoformat(),
+                "",
             )
         return status, valid_from, expires_on
 
@@ -1052,6 +1068,15 @@ class World:
             earliest, held = self.certifications(therapist, self.chains(cert_counts[i]), pairs)
             home = self.licences(therapist, spa.jurisdiction, earliest)
             self.employment(therapist, spa, by_jurisdiction[spa.jurisdiction])
+            big = self.big_spa
+            if (
+                big is not None
+                and spa.jurisdiction == big.jurisdiction
+                and len(big.therapists) < BIG_SPA_SIZE
+            ):
+                big.therapists.append(i)  # a second current job, at the large bench spa
+                started = self.today - dt.timedelta(days=self.rng.randint(SPAN_PAST_DAYS + 5, 3000))
+                self.out.add("registry_employment", self.uid(), big.id, therapist, started.isoformat(), "\\N")
             self.bookings(therapist, spa, booking_counts[i], held, home)
             if time.monotonic() - report > 10:
                 report = time.monotonic()
@@ -1185,10 +1210,14 @@ def users_and_fixture(world_info: dict, path: Path) -> dict:
 
     spa = SpaModel.objects.get(pk=world_info["bench_spa"])
     tokens = {}
-    for username, membership in (
+    users = [
         ("bench-spa-staff", {"role": Role.SPA_STAFF, "spa": spa}),
         ("bench-admin", {"role": Role.REGISTRY_ADMIN}),
-    ):
+    ]
+    if world_info.get("big_spa"):
+        big = SpaModel.objects.get(pk=world_info["big_spa"])
+        users.append(("bench-spa500-staff", {"role": Role.SPA_STAFF, "spa": big}))
+    for username, membership in users:
         user = User.objects.filter(username=username).first()
         if user is None:
             user, token = user_create(actor=None, username=username, **membership)
@@ -1204,6 +1233,7 @@ def users_and_fixture(world_info: dict, path: Path) -> dict:
         **world_info,
         "spa_staff": tokens["bench-spa-staff"],
         "admin": tokens["bench-admin"],
+        "big_spa_staff": tokens.get("bench-spa500-staff"),
         "serials": [c.serial for c in serials]
         or list(Certification.objects.values_list("serial", flat=True)[:2000]),
     }
@@ -1338,6 +1368,7 @@ def main(argv: list[str] | None = None) -> int:
         "database": name,
         "generated_at": world.now.isoformat(),
         "bench_spa": world.bench_spa.id,
+        "big_spa": world.big_spa.id if world.big_spa else None,
         "bench_therapists": world.bench_therapists,
         "fanout": world.fanout,
         "sizes": counts(),

@@ -171,12 +171,99 @@ def import_job(fixture: dict, rows: int = 5000):
     return work
 
 
-JOBS = {"fanout": fanout_job, "expiry": expiry_job, "import": import_job}
+def certifications_import_job(fixture: dict, rows: int = 5000):
+    """A school's 5,000-row certifications CSV: a protocol without prerequisites it is
+    authorised for, one of its instructors qualified for it, therapists with an active licence
+    (each row one certification, issued through the same rules as the API)."""
+    from django.db.models import Exists, F, OuterRef, Q
+    from django.utils import timezone
+
+    from core.models import User
+    from credentials.models import ClinicalExperience, License, SchoolAuthorization
+    from protocols.models import Protocol
+    from registry.models import ImportJob
+    from registry.services.imports import CERTIFICATION_COLUMNS, import_create, import_run
+
+    admin = User.objects.get(pk=fixture["admin"]["id"])
+    today = timezone.localdate()
+    now = timezone.now()
+    free = Protocol.objects.filter(prerequisites__isnull=True)
+    authorisation = (
+        SchoolAuthorization.objects.filter(protocol__in=free, granted_at__lte=now)
+        .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gt=now))
+        .select_related("school", "protocol")
+        .order_by("school__name", "protocol__slug")
+        .first()
+    )
+    school, protocol = authorisation.school, authorisation.protocol
+    instructor_id = (
+        ClinicalExperience.objects.filter(
+            protocol=protocol,
+            instructor__schools=school,
+            withdrawn_at__isnull=True,
+            verified_on__lte=today - dt.timedelta(days=30),
+            years__gte=F("protocol__min_instructor_years"),
+            cases__gte=F("protocol__min_instructor_cases"),
+        )
+        .values_list("instructor_id", flat=True)
+        .first()
+    )
+    active = License.objects.filter(
+        therapist=OuterRef("pk"), status="active", valid_from__lte=today, expires_on__gte=today
+    )
+    from credentials.models import Therapist
+
+    therapists = list(
+        Therapist.objects.filter(Exists(active)).order_by("id").values_list("id", flat=True)[:rows]
+    )
+    minimums = {m.kind: m.min_hours for m in protocol.modules.all()}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CERTIFICATION_COLUMNS)
+    taught = today - dt.timedelta(days=10)
+    for therapist_id in therapists:
+        writer.writerow(
+            [
+                str(therapist_id),
+                protocol.slug,
+                str(instructor_id),
+                taught.isoformat(),
+                (taught + dt.timedelta(days=2)).isoformat(),
+                f"{minimums.get('fundamentals', 0) + 1}",
+                "true",
+                f"{minimums.get('critical-details', 0) + 1}",
+                "true",
+                f"{minimums.get('harm-avoidance', 0) + 1}",
+                "true",
+            ]
+        )
+    content = out.getvalue()
+
+    def work():
+        job = import_create(actor=admin, kind=ImportJob.Kind.CERTIFICATIONS, content=content, school=school)
+        job = import_run(job_id=job.pk)
+        return {"rows": job.rows, "accepted": job.accepted, "refused": job.refused}
+
+    return work
+
+
+def import_memory_job(fixture: dict):
+    """The 100,000-row therapists CSV (the largest file an import takes), for its peak memory."""
+    return import_job(fixture, rows=100_000)
+
+
+JOBS = {
+    "fanout": fanout_job,
+    "expiry": expiry_job,
+    "import": import_job,
+    "import_certifications": certifications_import_job,
+    "import_100k": import_memory_job,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="fanout,expiry,import")
+    parser.add_argument("--only", default="fanout,expiry,import,import_certifications")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-only", action="store_true", help="only the profiled run of each job")
     parser.add_argument(
@@ -199,8 +286,12 @@ def main() -> int:
         if job == "fanout" and result is None:
             results[job]["stopped_at_cap"] = True
             results[job]["future_bookings"] = fixture["fanout"]["bookings"]
-        if job == "import":
+        if job.startswith("import"):
             results[job]["rows_per_second"] = round(result["rows"] / seconds, 1)
+        if job == "import_100k":  # this process did nothing bigger: its peak is the import's
+            import resource
+
+            results[job]["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(f"{job}: {json.dumps(results[job])}", file=sys.stderr, flush=True)
         if args.profile:
             results[job]["profile"] = profiled(job, JOBS[job](fixture))

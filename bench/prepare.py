@@ -133,6 +133,37 @@ def main() -> int:
             if not any(b_start < end and start < b_end for b_start, b_end in busy[therapist]):
                 booking.append(body(start, therapist))
 
+    # the large bench spa (500 therapists): its own staff, intake and search bodies
+    search500: list[str] = []
+    token500 = ""
+    if fixture.get("big_spa") and fixture.get("big_spa_staff"):
+        big = Spa.objects.get(pk=fixture["big_spa"])
+        big_staff = User.objects.get(pk=fixture["big_spa_staff"]["id"])
+        token500 = token_ensure(user=big_staff)
+        big_intake = intake_record(
+            actor=big_staff,
+            spa=big,
+            client_ref=f"BENCH500-{now:%Y%m%d%H%M%S}",
+            condition_codes=["M51.16"],
+            screening={q.code: False for q in asked},
+            pain_score=6,
+            focus_regions=["lumbar"],
+            now=now,
+        )
+        search500 = [
+            json.dumps(
+                {
+                    "spa": str(big.pk),
+                    "intake": str(big_intake.pk),
+                    "start": s.isoformat(),
+                    "duration_minutes": SESSION_MINUTES,
+                    "focus_region": "lumbar",
+                    "focus_minutes": FOCUS_MINUTES,
+                }
+            )
+            for s in starts
+        ]
+
     serials = fixture["serials"]
     data = {
         "database": name,
@@ -146,6 +177,7 @@ def main() -> int:
         "counts": {
             "check": len(check),
             "search": len(search),
+            "search500": len(search500),
             "booking": len(booking),
             "verify": len(serials),
         },
@@ -162,6 +194,8 @@ def main() -> int:
         f"token = {lua_string(staff_token)},\n"
         f"check = {lua_list(check)},\n"
         f"search = {lua_list(search)},\n"
+        f"token500 = {lua_string(token500)},\n"
+        f"search500 = {lua_list(search500)},\n"
         f"booking = {lua_list(booking)},\n"
         f"serials = {lua_list(serials)},\n"
         "}\n"

@@ -12,13 +12,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 X = "\u00d7"  # the multiplication sign
-TARGETS = {
-    "ratio": 0.60,  # eligibility check req/s ÷ floor req/s
+TARGETS = {  # issue 24 (and issue 15's that still hold)
+    "ratio": 0.80,  # eligibility check req/s ÷ floor req/s (stretch 0.90)
+    "ratio_stretch": 0.90,
+    "booking_ratio": 0.40,
+    "booking_statements": 8,
+    "search_ratio": 0.40,  # a spa of 50 therapists
     "growth": 1.5,  # p95 at 100k ÷ p95 at 1k
-    "fanout_s": 60,
+    "fanout_s": 10,
     "expiry_s": 60,
     "statements": 6,
+    "import_rows_s": 1500,
+    "import_100k_mb": 300,
 }
+# The floor of the last run before issue 24 (code 1ade6b7): authentication there cost a
+# four-table ORM query per request; issue 24 made it one prepared statement, so the floor
+# itself is about twice as fast and every ratio below is against that faster floor.
+PREVIOUS_FLOOR_RPS = 618.7
 
 
 def verdict(ok: bool | None) -> str:
@@ -52,7 +62,7 @@ def write_results(r: dict, path: Path) -> None:
         if large.get("check") and small.get("check")
         else None
     )
-    fanout, expiry, imports = jobs.get("fanout", {}), jobs.get("expiry", {}), jobs.get("import", {})
+    fanout, expiry = jobs.get("fanout", {}), jobs.get("expiry", {})
     fanout_ok = None
     if fanout:
         fanout_ok = not fanout.get("stopped_at_cap") and fanout["seconds"] < TARGETS["fanout_s"]
@@ -93,25 +103,41 @@ def write_results(r: dict, path: Path) -> None:
         "| target | measured | verdict |",
         "|---|---|---|",
     ]
+
+    def of_floor(mode: str) -> float | None:
+        x = large.get(mode)
+        return x["rps"] / floor["rps"] if x and floor else None
+
+    def against(mode: str) -> str:
+        x = large.get(mode)
+        return (
+            f"{x['rps']:.1f} / {floor['rps']:.1f} req/s = **{of_floor(mode):.0%}** (of the floor "
+            f"before issue 24, {PREVIOUS_FLOOR_RPS}: {x['rps'] / PREVIOUS_FLOOR_RPS:.0%})"
+        )
+
+    requests_large = explain.get("requests") or {}
     if ratio is not None:
         lines.append(
-            f"| eligibility check ≥ 60% of the floor's requests/s (**headline**) | "
-            f"{check['rps']:.1f} / {floor['rps']:.1f} req/s = **{ratio:.0%}** | "
-            f"{verdict(ratio >= TARGETS['ratio'])} |"
+            f"| eligibility check ≥ 80% of the floor's requests/s (**headline**; stretch 90%) | "
+            f"{against('check')} | {verdict(ratio >= TARGETS['ratio'])} (stretch "
+            f"{verdict(ratio >= TARGETS['ratio_stretch'])}) |"
         )
-    if growth is not None:
+    if large.get("booking"):
+        booking_statements = requests_large.get("booking", {}).get("statements")
         lines.append(
-            f"| eligibility check p95 growth 1k → 100k therapists ≤ 1.5{X} | "
-            f"{ms(small['check']['p95_us'])} → "
-            f"{ms(large['check']['p95_us'])} ms = **{growth:.2f}{X}** | "
-            f"{verdict(growth <= TARGETS['growth'])} |"
+            f"| `POST /bookings/` ≥ 40% of the floor, in ≤ 8 statements | {against('booking')}; "
+            f"{booking_statements} statements | {verdict(of_floor('booking') >= TARGETS['booking_ratio'])}, "
+            f"≤ 8 {verdict(bool(booking_statements) and booking_statements <= TARGETS['booking_statements'])}"
+            " |"
         )
-    if explain:
-        seq = ", ".join(sorted({s["relation"] for s in explain.get("seq_scans", [])})) or "none"
+    if large.get("search"):
         lines.append(
-            "| no sequential scan on certifications or bookings (bench/explain.md) | sequential "
-            "scans only on: "
-            f"{seq} | {verdict(explain.get('pass'))} |"
+            f"| `eligibility/search`, spa of 50 therapists, ≥ 40% of the floor | {against('search')} | "
+            f"{verdict(of_floor('search') >= TARGETS['search_ratio'])} |"
+        )
+    if large.get("search500"):
+        lines.append(
+            f"| `eligibility/search`, spa of 500 therapists — measured | {against('search500')} | — |"
         )
     if fanout:
         if fanout.get("stopped_at_cap"):
@@ -120,26 +146,67 @@ def write_results(r: dict, path: Path) -> None:
                 f"{fanout['future_bookings']:,} bookings"
             )
         else:
-            measured = f"{fanout['seconds']:.1f} s for {fanout.get('future_bookings', 0):,} bookings"
+            measured = (
+                f"{fanout['seconds']:.1f} s for {fanout.get('future_bookings', 0):,} bookings, "
+                f"{fanout['statements']} statements in all (the re-check's 7 whatever the number of "
+                "bookings: registry/tests/test_recheck_setwise.py)"
+            )
         lines.append(
-            f"| revocation fan-out of 10,000 future bookings < 60 s | {measured} | {verdict(fanout_ok)} |"
+            f"| revocation fan-out of 10,000 future bookings < 10 s, constant statements | {measured} | "
+            f"{verdict(fanout_ok)} |"
+        )
+    for key, label in (("import", "therapists"), ("import_certifications", "certifications")):
+        job = jobs.get(key)
+        if job:
+            lines.append(
+                f"| import ≥ 1,500 rows/s, 5,000-row {label} CSV | {job['rows_per_second']:.0f} rows/s "
+                f"({job['seconds']:.1f} s, {job['statements']} statements) | "
+                f"{verdict(job['rows_per_second'] >= TARGETS['import_rows_s'])} |"
+            )
+    big_import = jobs.get("import_100k")
+    if big_import:
+        lines.append(
+            f"| a 100,000-row import stays under 300 MB (peak RSS of its process) | "
+            f"{big_import['peak_rss_mb']:.0f} MB ({big_import['rows_per_second']:.0f} rows/s) | "
+            f"{verdict(big_import['peak_rss_mb'] < TARGETS['import_100k_mb'])} |"
+        )
+    peaks = large.get("worker_peak_rss_mb")
+    if peaks:
+        lines.append(
+            f"| peak RSS of a gunicorn worker after the load test — printed | "
+            f"{max(peaks):.0f} MB (workers: {', '.join(f'{p:.0f}' for p in peaks)} MB) | — |"
+        )
+    lines.append(
+        "| the school's instructors page and every page list in a constant number of queries | "
+        "pinned by tests: tests/web/test_page_queries.py, test_school_pages.py, test_frontdesk.py, "
+        "test_therapist_pages.py (not a load figure) | see the test run |"
+    )
+    if growth is not None:
+        lines.append(
+            f"| eligibility check p95 growth 1k → 100k therapists ≤ 1.5{X} (issue 15) | "
+            f"{ms(small['check']['p95_us'])} → "
+            f"{ms(large['check']['p95_us'])} ms = **{growth:.2f}{X}** | "
+            f"{verdict(growth <= TARGETS['growth'])} |"
+        )
+    if explain:
+        seq = ", ".join(sorted({s["relation"] for s in explain.get("seq_scans", [])})) or "none"
+        lines.append(
+            "| no sequential scan on certifications or bookings (bench/explain.md; issue 15) | sequential "
+            "scans only on: "
+            f"{seq} | {verdict(explain.get('pass'))} |"
         )
     if expiry:
         lines.append(
-            f"| daily expiry job over {expiry['certifications_scanned']:,} certifications < 60 s | "
+            f"| daily expiry job over {expiry['certifications_scanned']:,} certifications < 60 s "
+            "(issue 15) | "
             f"{expiry['seconds']:.1f} s | {verdict(expiry['seconds'] < TARGETS['expiry_s'])} |"
         )
     if counts_large is not None:
         constant = counts_small == counts_large
         lines.append(
-            f"| eligibility check in a constant number of statements, ≤ 6 with authentication | "
+            f"| eligibility check in a constant number of statements, ≤ 6 with authentication (issue 15) | "
             f"{counts_small} at 1k, {counts_large} at 100k (+1 connection health check) | "
             f"constant {verdict(constant)}, ≤ 6 {verdict(counts_large <= TARGETS['statements'])} |"
-        )
-    if imports:
-        lines.append(
-            f"| import (5,000-row therapists CSV) — no target | {imports['rows_per_second']:.0f} rows/s "
-            f"({imports['seconds']:.1f} s) | — |"
         )
     lines += ["", "## Load test at 100k therapists", ""]
     if large:
@@ -152,6 +219,7 @@ def write_results(r: dict, path: Path) -> None:
             ("me", "`GET /api/v1/me/` — the floor"),
             ("check", "`POST /api/v1/eligibility/check/`"),
             ("search", "`POST /api/v1/eligibility/search/` (spa of 50 therapists)"),
+            ("search500", "`POST /api/v1/eligibility/search/` (spa of 500 therapists)"),
             ("booking", "`POST /api/v1/bookings/`"),
             ("verify", "`GET /api/v1/verify/{serial}/` (anonymous)"),
         ):
@@ -223,13 +291,19 @@ def write_results(r: dict, path: Path) -> None:
                 f"{expiry['seconds']:.1f} | {expiry['statements']:,} | {expiry['certification_reminders']:,} "
                 f"certification and {expiry['licence_reminders']:,} licence reminders raised |"
             )
-        if imports:
-            lines.append(
-                f"| `import_run`, 5,000-row therapists CSV | {imports['seconds']:.1f} | "
-                f"{imports['statements']:,} | "
-                f"{imports['accepted']:,} accepted, {imports['refused']} refused: "
-                f"**{imports['rows_per_second']:.0f} rows/s** |"
-            )
+        for key, label in (
+            ("import", "5,000-row therapists CSV"),
+            ("import_certifications", "5,000-row certifications CSV"),
+            ("import_100k", "100,000-row therapists CSV (own process)"),
+        ):
+            job = jobs.get(key)
+            if job:
+                extra = f", peak RSS {job['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in job else ""
+                lines.append(
+                    f"| `import_run`, {label} | {job['seconds']:.1f} | {job['statements']:,} | "
+                    f"{job['accepted']:,} accepted, {job['refused']} refused: "
+                    f"**{job['rows_per_second']:.0f} rows/s**{extra} |"
+                )
         lines.append("")
     if explain.get("requests"):
         lines += ["## SQL statements per request", "", "| request | 1k | 100k |", "|---|---|---|"]

@@ -232,6 +232,19 @@ def cpu_seconds(server: Gunicorn) -> dict[str, dict[int, float]]:
     return found
 
 
+def worker_peak_rss_mb(server: Gunicorn) -> list[float]:
+    """Each gunicorn worker's peak resident memory so far (``VmHWM``), in MB."""
+    import psutil
+
+    peaks = []
+    for child in psutil.Process(server.process.pid).children():
+        with contextlib.suppress(OSError, psutil.Error):
+            for line in Path(f"/proc/{child.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(round(int(line.split()[1]) / 1024, 1))
+    return sorted(peaks)
+
+
 def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
     """Seconds of CPU each group used between the two readings (a process started meanwhile
     counts whole; one that ended is not seen)."""
@@ -298,6 +311,7 @@ PLAN = (  # one round; the floor and the check of both sizes alternate, so drift
     ("small", "me"),
     ("small", "check"),
     ("large", "search"),
+    ("large", "search500"),
     ("large", "booking"),
     ("large", "verify"),
 )
@@ -334,6 +348,8 @@ def load_tests(args, scales: list[str]) -> dict:
                     f"round {round_ + 1} {servers[scale].db} {mode}: {result['rps']:.1f} req/s, "
                     f"p95 {result['p95_us'] / 1000:.1f} ms, {result['statuses']}"
                 )
+        for scale, server in servers.items():  # after the load test: each worker's peak memory
+            results[scale]["worker_peak_rss_mb"] = worker_peak_rss_mb(server)
     finally:
         for server in servers.values():
             server.__exit__(None, None, None)
@@ -470,6 +486,10 @@ def main() -> int:
             run(
                 [PY, "bench/jobs.py", "--fanout-cap", str(args.fanout_cap)], env=_django.bench_env("registry")
             )
+        )
+        log("jobs: a 100,000-row import in a process of its own (its peak memory)")
+        results["jobs"].update(
+            last_json(run([PY, "bench/jobs.py", "--only", "import_100k"], env=_django.bench_env("registry")))
         )
     results["minutes"] = round((time.monotonic() - started) / 60, 1)
     previous.write_text(json.dumps(results, indent=2))

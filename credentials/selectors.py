@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -91,6 +92,30 @@ def qualifying_experience(
         years__gte=protocol.min_instructor_years,
         cases__gte=protocol.min_instructor_cases,
     )
+
+
+def instructors_qualified_protocols(
+    *, instructors: list[Instructor], on: dt.date
+) -> dict[Any, list[Protocol]]:
+    """``instructor_qualified_protocols`` for many instructors (a roster page): instructor id ->
+    the protocols they may teach on ``on``, by slug. One query whatever their number."""
+    qualified: dict[Any, list[Protocol]] = {instructor.pk: [] for instructor in instructors}
+    experience = (
+        ClinicalExperience.objects.filter(
+            instructor__in=[i.pk for i in instructors],
+            withdrawn_at__isnull=True,
+            verified_on__lte=on,
+            years__gte=F("protocol__min_instructor_years"),
+            cases__gte=F("protocol__min_instructor_cases"),
+        )
+        .select_related("protocol")
+        .order_by("instructor_id", "protocol__slug", "protocol_id")
+    )
+    for item in experience:
+        protocols = qualified[item.instructor_id]
+        if not protocols or protocols[-1].pk != item.protocol_id:  # one per protocol
+            protocols.append(item.protocol)
+    return qualified
 
 
 def instructor_qualified_protocols(*, instructor: Instructor, on: dt.date) -> list[Protocol]:

@@ -27,9 +27,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.db import insert_many
 from core.errors import Conflict, DomainError, field_error
 from core.models import User
-from core.services import audit_record
+from core.services import audit_record, audit_record_many
 from credentials.choices import IssuanceReasonCode, LicenseStatus
 from credentials.models import (
     Certification,
@@ -42,7 +43,7 @@ from credentials.models import (
     Therapist,
 )
 from credentials.selectors import qualifying_experience
-from credentials.vc.status_list import status_list_allocate, status_list_revoke
+from credentials.vc.status_list import status_list_allocate, status_list_allocate_many, status_list_revoke
 from protocols.choices import ModuleKind
 from protocols.models import Protocol
 
@@ -154,9 +155,7 @@ def _count(field: str, value: Any, *, maximum: int) -> int:
 @transaction.atomic
 def therapist_create(*, actor: User | None, name: str, email: str = "") -> Therapist:
     """A therapist is known to the registry by a non-blank name (and optionally an e-mail)."""
-    therapist = Therapist.objects.create(
-        name=_text("name", name, max_length=200), email=_email("email", email)
-    )
+    therapist = Therapist.objects.create(**_therapist_fields(name=name, email=email))
     audit_record(
         actor=actor,
         action="therapist.created",
@@ -164,6 +163,11 @@ def therapist_create(*, actor: User | None, name: str, email: str = "") -> Thera
         after={"name": therapist.name, "email": therapist.email},
     )
     return therapist
+
+
+def _therapist_fields(*, name: Any, email: Any) -> dict[str, str]:
+    """A new therapist's fields, cleaned; the first that is wrong raises (``DomainError``)."""
+    return {"name": _text("name", name, max_length=200), "email": _email("email", email)}
 
 
 @transaction.atomic
@@ -218,16 +222,12 @@ def license_create(
 ) -> License:
     """A licence to practise in one ISO 3166-2 jurisdiction, over the inclusive dates
     ``[valid_from, expires_on]``; its number is unique in its jurisdiction."""
-    jurisdiction = _text("jurisdiction", jurisdiction).upper()
-    if not JURISDICTION_RE.match(jurisdiction):
-        raise field_error("jurisdiction", "Give an ISO 3166-2 subdivision code such as US-CA.")
-    number = _text("number", number, max_length=60, label="licence number")
-    status = _license_status("status", status)
-    valid_from = _date("valid_from", valid_from)
-    expires_on = _date("expires_on", expires_on)
-    if expires_on < valid_from:
-        raise field_error("expires_on", "A licence cannot expire before it is valid.")
-    duplicate = field_error("number", "A licence with this number exists in this jurisdiction.")
+    fields = _license_fields(
+        jurisdiction=jurisdiction, number=number, status=status, valid_from=valid_from, expires_on=expires_on
+    )
+    jurisdiction, number, status = fields["jurisdiction"], fields["number"], fields["status"]
+    valid_from, expires_on = fields["valid_from"], fields["expires_on"]
+    duplicate = _duplicate_licence()
     if License.objects.filter(jurisdiction=jurisdiction, number=number).exists():
         raise duplicate
     try:
@@ -244,6 +244,110 @@ def license_create(
         raise duplicate from None
     audit_record(actor=actor, action="license.created", obj=license, after=_license_snapshot(license))
     return license
+
+
+def _license_fields(*, jurisdiction: Any, number: Any, status: Any, valid_from: Any, expires_on: Any) -> dict:
+    """A new licence's fields, cleaned, in the order ``license_create`` checks them; the first
+    that is wrong raises (``DomainError``). Uniqueness is checked by the caller."""
+    jurisdiction = _text("jurisdiction", jurisdiction).upper()
+    if not JURISDICTION_RE.match(jurisdiction):
+        raise field_error("jurisdiction", "Give an ISO 3166-2 subdivision code such as US-CA.")
+    number = _text("number", number, max_length=60, label="licence number")
+    status = _license_status("status", status)
+    valid_from = _date("valid_from", valid_from)
+    expires_on = _date("expires_on", expires_on)
+    if expires_on < valid_from:
+        raise field_error("expires_on", "A licence cannot expire before it is valid.")
+    return {
+        "jurisdiction": jurisdiction,
+        "number": number,
+        "status": status,
+        "valid_from": valid_from,
+        "expires_on": expires_on,
+    }
+
+
+def _duplicate_licence() -> DomainError:
+    return field_error("number", "A licence with this number exists in this jurisdiction.")
+
+
+class TherapistWithLicence(NamedTuple):
+    """One therapist and their first licence, as ``therapists_with_licences_create`` takes them
+    (the arguments of ``therapist_create`` and ``license_create``)."""
+
+    name: Any
+    email: Any
+    jurisdiction: Any
+    number: Any
+    status: Any
+    valid_from: Any
+    expires_on: Any
+
+
+@transaction.atomic
+def therapists_with_licences_create(
+    *, actor: User | None, rows: Sequence[TherapistWithLicence]
+) -> list[DomainError | None]:
+    """``therapist_create`` then ``license_create`` for each row, in bulk (an import's chunk):
+    the same rules, each row refused with the error those services would raise first (the
+    therapist's fields, then the licence's, then a number already held in the jurisdiction,
+    by the registry or by an earlier row); the accepted rows written in one INSERT each for
+    therapists, licences and their audit events. Returns, per row, ``None`` (created) or its
+    error. A concurrent insert of the same number fails the whole call (``IntegrityError``):
+    the caller then goes row by row."""
+    outcome: list[DomainError | None] = []
+    cleaned: list[tuple[int, dict[str, str], dict[str, Any]]] = []
+    for index, row in enumerate(rows):
+        try:
+            therapist = _therapist_fields(name=row.name, email=row.email)
+            licence = _license_fields(
+                jurisdiction=row.jurisdiction,
+                number=row.number,
+                status=row.status,
+                valid_from=row.valid_from,
+                expires_on=row.expires_on,
+            )
+        except DomainError as error:
+            outcome.append(error)
+            continue
+        outcome.append(None)
+        cleaned.append((index, therapist, licence))
+    held = _licence_numbers_held({(lic["jurisdiction"], lic["number"]) for _, _, lic in cleaned})
+    therapists: list[Therapist] = []
+    licences: list[License] = []
+    for index, therapist_fields, licence_fields in cleaned:
+        key = (licence_fields["jurisdiction"], licence_fields["number"])
+        if key in held:
+            outcome[index] = _duplicate_licence()
+            continue
+        held.add(key)
+        therapist = Therapist(**therapist_fields)
+        therapists.append(therapist)
+        licences.append(License(therapist=therapist, **licence_fields))
+    insert_many(therapists)
+    insert_many(licences)
+    audit_record_many(
+        actor=actor,
+        events=[
+            event
+            for therapist, licence in zip(therapists, licences, strict=True)
+            for event in (
+                ("therapist.created", therapist, None, {"name": therapist.name, "email": therapist.email}),
+                ("license.created", licence, None, _license_snapshot(licence)),
+            )
+        ],
+    )
+    return outcome
+
+
+def _licence_numbers_held(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (jurisdiction, number) pairs a licence already holds: one query."""
+    if not keys:
+        return set()
+    query = Q()
+    for jurisdiction in {j for j, _ in keys}:
+        query |= Q(jurisdiction=jurisdiction, number__in=[n for j, n in keys if j == jurisdiction])
+    return set(License.objects.filter(query).values_list("jurisdiction", "number"))
 
 
 @transaction.atomic
@@ -684,6 +788,40 @@ def _parse_modules(
     return parsed
 
 
+def _not_authorised(school: School, protocol: Protocol, now: dt.datetime) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
+        f"{school.name} is not authorised by the registry to certify {protocol.name} "
+        f"on {timezone.localdate(now).isoformat()}.",
+        protocols=(protocol.slug,),
+    )
+
+
+def _not_at_school(instructor: Instructor, school: School) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
+        f"{instructor.name} is not on {school.name}'s list of instructors.",
+    )
+
+
+def _not_qualified(instructor: Instructor, protocol: Protocol, taught_on: dt.date) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
+        f"{instructor.name} had no verified clinical experience in {protocol.name} on "
+        f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
+        f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
+        protocols=(protocol.slug,),
+    )
+
+
+def _prerequisite_missing(protocol: Protocol, prerequisite: Protocol) -> IssuanceReason:
+    return IssuanceReason(
+        IssuanceReasonCode.PREREQUISITE_MISSING,
+        f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
+        protocols=(prerequisite.slug,),
+    )
+
+
 def _check_school(
     *, school: School, protocol: Protocol, now: dt.datetime
 ) -> tuple[list[IssuanceReason], list[SchoolAuthorization]]:
@@ -697,14 +835,7 @@ def _check_school(
     )
     if open_authorizations:
         return [], open_authorizations
-    return [
-        IssuanceReason(
-            IssuanceReasonCode.SCHOOL_NOT_AUTHORIZED,
-            f"{school.name} is not authorised by the registry to certify {protocol.name} "
-            f"on {timezone.localdate(now).isoformat()}.",
-            protocols=(protocol.slug,),
-        )
-    ], []
+    return [_not_authorised(school, protocol, now)], []
 
 
 def _check_instructor(
@@ -712,45 +843,15 @@ def _check_instructor(
 ) -> list[IssuanceReason]:
     reasons: list[IssuanceReason] = []
     if not instructor.schools.filter(pk=school.pk).exists():
-        reasons.append(
-            IssuanceReason(
-                IssuanceReasonCode.INSTRUCTOR_NOT_AT_SCHOOL,
-                f"{instructor.name} is not on {school.name}'s list of instructors.",
-            )
-        )
+        reasons.append(_not_at_school(instructor, school))
     experience = qualifying_experience(instructor=instructor, protocol=protocol, on=taught_on)
     if not list(experience.select_for_update().order_by("pk")):
-        reasons.append(
-            IssuanceReason(
-                IssuanceReasonCode.INSTRUCTOR_NOT_QUALIFIED,
-                f"{instructor.name} had no verified clinical experience in {protocol.name} on "
-                f"{taught_on.isoformat()}, the day it was taught (the protocol asks for at least "
-                f"{protocol.min_instructor_years} years and {protocol.min_instructor_cases} cases).",
-                protocols=(protocol.slug,),
-            )
-        )
+        reasons.append(_not_qualified(instructor, protocol, taught_on))
     return reasons
 
 
 def _check_license(*, therapist: Therapist, on: dt.date) -> list[IssuanceReason]:
-    licenses = list(License.objects.filter(therapist=therapist))
-    if not licenses:
-        return [
-            IssuanceReason(
-                IssuanceReasonCode.LICENSE_MISSING,
-                f"{therapist.name} has no licence to practise on record.",
-            )
-        ]
-    if not any(
-        lic.status == LicenseStatus.ACTIVE and lic.valid_from <= on <= lic.expires_on for lic in licenses
-    ):
-        return [
-            IssuanceReason(
-                IssuanceReasonCode.LICENSE_INACTIVE,
-                f"{therapist.name} holds no licence that is active on {on.isoformat()}.",
-            )
-        ]
-    return []
+    return _licence_reasons(therapist, list(License.objects.filter(therapist=therapist)), on)
 
 
 def _check_prerequisites(
@@ -767,11 +868,7 @@ def _check_prerequisites(
         .order_by("pk")
     }
     return [
-        IssuanceReason(
-            IssuanceReasonCode.PREREQUISITE_MISSING,
-            f"{protocol.name} requires a valid certification in {prerequisite.name} first.",
-            protocols=(prerequisite.slug,),
-        )
+        _prerequisite_missing(protocol, prerequisite)
         for prerequisite in prerequisites
         if prerequisite.pk not in held
     ]
@@ -881,27 +978,213 @@ def certification_issue(
         actor=actor,
         action="certification.issued",
         obj=certification,
-        after={
-            "serial": certification.serial,
-            "therapist": str(therapist.pk),
-            "protocol": protocol.slug,
-            "school": str(school.pk),
-            "instructor": str(instructor.pk),
-            "taught_on": taught_on,
-            "valid_from": certification.valid_from,
-            "expires_at": certification.expires_at,
-            "modules": [
-                {
-                    "kind": c.kind,
-                    "completed_on": c.completed_on,
-                    "hours": c.hours,
-                    "assessment_passed": c.assessment_passed,
-                }
-                for c in completions.values()
-            ],
-        },
+        after=_issued_record(certification, completions),
     )
     return IssuanceOutcome(certification=certification, reasons=[])
+
+
+class IssueRequest(NamedTuple):
+    """One certificate a school asks for, as ``certifications_issue_many`` takes them (the
+    arguments of ``certification_issue``; the school is the batch's)."""
+
+    therapist: Therapist
+    protocol: Protocol
+    instructor: Instructor
+    taught_on: Any
+    modules: Sequence[Mapping[str, Any]]
+
+
+@transaction.atomic
+def certifications_issue_many(
+    *, actor: User | None, school: School, requests: Sequence[IssueRequest], now: dt.datetime | None = None
+) -> list[IssuanceOutcome | DomainError]:
+    """``certification_issue`` for many requests of one school (an import's chunk), in order,
+    with the same rules (invariant 3) and the same reasons per request — an earlier request's
+    certificate counts as a prerequisite for a later one, as it would one by one — but the
+    rows each rule reads loaded, and locked, once for the batch: the therapists, authorisations,
+    qualifying experience and prerequisite certificates (rosters and licences read); the
+    issued certificates, their module completions and audit events then written in one
+    INSERT each. One ``now`` for the batch. Returns per request its outcome, or the
+    ``DomainError`` its input raises."""
+    now = timezone.now() if now is None else _aware("now", now)
+    issue_date = timezone.localdate(now)
+    results: list[Any] = []
+    parsed: dict[int, dict[str, _ModuleInput]] = {}
+    for index, request in enumerate(requests):
+        errors: dict[str, list[str]] = {}
+        taught_on = request.taught_on
+        if not isinstance(taught_on, dt.date) or isinstance(taught_on, dt.datetime):
+            errors["taught_on"] = ["Give the date the protocol was taught (YYYY-MM-DD)."]
+        elif taught_on > issue_date:
+            errors["taught_on"] = ["A certificate cannot be issued for teaching that has not happened yet."]
+        completions = _parse_modules(request.modules, issue_date=issue_date, errors=errors)
+        if errors:
+            results.append(DomainError("The certification request cannot be processed.", errors=errors))
+            continue
+        results.append(None)
+        parsed[index] = completions
+    todo = [(index, requests[index]) for index in parsed]
+    if not todo:
+        return results
+    therapist_ids = sorted({r.therapist.pk for _, r in todo}, key=str)
+    therapists = {
+        t.pk: t for t in Therapist.objects.select_for_update().filter(pk__in=therapist_ids).order_by("pk")
+    }
+    protocols = {
+        p.pk: p
+        for p in Protocol.objects.filter(pk__in={r.protocol.pk for _, r in todo}).prefetch_related(
+            "modules", "prerequisites"
+        )
+    }
+    authorised = set(
+        SchoolAuthorization.objects.select_for_update()
+        .filter(school=school, protocol__in=list(protocols), granted_at__lte=now)
+        .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gt=now))
+        .order_by("pk")
+        .values_list("protocol_id", flat=True)
+    )
+    instructor_ids = {r.instructor.pk for _, r in todo}
+    on_roster = set(
+        Instructor.objects.filter(pk__in=instructor_ids, schools=school).values_list("pk", flat=True)
+    )
+    experience: dict[tuple[Any, Any], list[ClinicalExperience]] = {}
+    for item in (
+        ClinicalExperience.objects.select_for_update()
+        .filter(instructor__in=instructor_ids, protocol__in=list(protocols), withdrawn_at__isnull=True)
+        .order_by("pk")
+    ):
+        experience.setdefault((item.instructor_id, item.protocol_id), []).append(item)
+    licences: dict[Any, list[License]] = {}
+    for licence in License.objects.filter(therapist__in=therapist_ids):
+        licences.setdefault(licence.therapist_id, []).append(licence)
+    prerequisite_ids = {q.pk for p in protocols.values() for q in p.prerequisites.all()}
+    held: dict[Any, set[Any]] = {}
+    if prerequisite_ids:
+        for therapist_id, protocol_id in (
+            Certification.objects.select_for_update()
+            .filter(
+                therapist__in=therapist_ids,
+                protocol__in=prerequisite_ids,
+                valid_from__lte=now,
+                expires_at__gt=now,
+            )
+            .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now))
+            .order_by("pk")
+            .values_list("therapist_id", "protocol_id")
+        ):
+            held.setdefault(therapist_id, set()).add(protocol_id)
+
+    issued: list[tuple[Certification, dict[str, _ModuleInput]]] = []
+    for index, request in todo:
+        therapist, protocol = therapists[request.therapist.pk], protocols[request.protocol.pk]
+        instructor, taught_on = request.instructor, request.taught_on
+        reasons: list[IssuanceReason] = []
+        if protocol.pk not in authorised:
+            reasons.append(_not_authorised(school, protocol, now))
+        if instructor.pk not in on_roster:
+            reasons.append(_not_at_school(instructor, school))
+        if not any(
+            e.verified_on <= taught_on
+            and e.years >= protocol.min_instructor_years
+            and e.cases >= protocol.min_instructor_cases
+            for e in experience.get((instructor.pk, protocol.pk), ())
+        ):
+            reasons.append(_not_qualified(instructor, protocol, taught_on))
+        reasons += _licence_reasons(therapist, licences.get(therapist.pk, []), issue_date)
+        reasons += [
+            _prerequisite_missing(protocol, prerequisite)
+            for prerequisite in sorted(protocol.prerequisites.all(), key=lambda p: p.slug)
+            if prerequisite.pk not in held.get(therapist.pk, set())
+        ]
+        reasons += _check_modules(protocol=protocol, completions=parsed[index])
+        if reasons:
+            results[index] = IssuanceOutcome(certification=None, reasons=reasons)
+            continue
+        certification = Certification(
+            serial=Certification.new_serial(),
+            therapist=therapist,
+            protocol=protocol,
+            school=school,
+            instructor=instructor,
+            taught_on=taught_on,
+            valid_from=now,
+            expires_at=now + relativedelta(months=protocol.validity_months),
+            issued_at=now,
+            issued_by=_user(actor),
+        )
+        held.setdefault(therapist.pk, set()).add(protocol.pk)  # a prerequisite for later requests
+        issued.append((certification, parsed[index]))
+        results[index] = IssuanceOutcome(certification=certification, reasons=[])
+    if issued:
+        # allocated for the INSERT (the rows are append-only), the lists locked till commit
+        for (certification, _), (status_list, status_index) in zip(
+            issued, status_list_allocate_many(len(issued)), strict=True
+        ):
+            certification.status_list, certification.status_index = status_list, status_index
+        insert_many([c for c, _ in issued])
+        insert_many(
+            [
+                ModuleCompletion(
+                    certification=certification,
+                    kind=completion.kind,
+                    completed_on=completion.completed_on,
+                    hours=completion.hours,
+                    assessment_passed=completion.assessment_passed,
+                )
+                for certification, completions in issued
+                for completion in completions.values()
+            ]
+        )
+        audit_record_many(
+            actor=actor,
+            events=[
+                ("certification.issued", certification, None, _issued_record(certification, completions))
+                for certification, completions in issued
+            ],
+        )
+    return results
+
+
+def _issued_record(certification: Certification, completions: dict[str, _ModuleInput]) -> dict[str, Any]:
+    return {
+        "serial": certification.serial,
+        "therapist": str(certification.therapist_id),
+        "protocol": certification.protocol.slug,
+        "school": str(certification.school_id),
+        "instructor": str(certification.instructor_id),
+        "taught_on": certification.taught_on,
+        "valid_from": certification.valid_from,
+        "expires_at": certification.expires_at,
+        "modules": [
+            {
+                "kind": c.kind,
+                "completed_on": c.completed_on,
+                "hours": c.hours,
+                "assessment_passed": c.assessment_passed,
+            }
+            for c in completions.values()
+        ],
+    }
+
+
+def _licence_reasons(therapist: Therapist, licenses: list[License], on: dt.date) -> list[IssuanceReason]:
+    if not licenses:
+        return [
+            IssuanceReason(
+                IssuanceReasonCode.LICENSE_MISSING,
+                f"{therapist.name} has no licence to practise on record.",
+            )
+        ]
+    if not any(
+        lic.status == LicenseStatus.ACTIVE and lic.valid_from <= on <= lic.expires_on for lic in licenses
+    ):
+        return [
+            IssuanceReason(
+                IssuanceReasonCode.LICENSE_INACTIVE,
+                f"{therapist.name} holds no licence that is active on {on.isoformat()}.",
+            )
+        ]
+    return []
 
 
 @transaction.atomic

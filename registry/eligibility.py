@@ -697,6 +697,13 @@ def _warnings(facts: TherapistFacts, case: Case) -> list[Reason]:
 
 Rule = Callable[[TherapistFacts, Case], list[Reason]]
 
+# Rules that read the case only (the same answer for every therapist), and those that read the
+# therapist's facts: ``allowed_among`` asks the first once per case.
+CASE_RULES: tuple[Rule, ...] = (_red_flags, _intake, _dose)
+# The rules whose predicates ``allowed_among`` applies itself: with CASE_RULES, every rule. A
+# rule added to RULES must be added to ``allowed_among`` too (a test compares the sets).
+FACT_RULES: tuple[Rule, ...] = (_employment, _licence, _requirements, _availability)
+
 # The order reasons are reported in: the client's safety first, then the therapist, the slot.
 RULES: tuple[Rule, ...] = (
     _red_flags,
@@ -707,3 +714,52 @@ RULES: tuple[Rule, ...] = (
     _dose,
     _availability,
 )
+
+# --- allowed or not, for many therapists at once (a re-check's suggested replacements) --------
+
+
+def could_be_allowed(facts: TherapistFacts, case: Case) -> bool:
+    """False when no session on this case's spa and conditions could be allowed for the
+    therapist, at any time: no employment at the spa, no licence in its jurisdiction, or a
+    requirement group in none of whose protocols they hold any certification. A necessary
+    condition of ``decide(facts, case).allowed`` that reads neither the session's time nor its
+    bookings, so a re-check computes it once per spa and conditions, not once per session."""
+    if not any(e.spa_id == case.spa_id for e in facts.employments):
+        return False
+    if not any(lic.jurisdiction == case.spa_jurisdiction for lic in facts.licenses):
+        return False
+    held = {c.protocol for c in facts.certifications}
+    return all(held.intersection(group) for c in case.conditions for group in c.requirement_groups)
+
+
+def allowed_among(candidates: Iterable[TherapistFacts], case: Case) -> list[TherapistFacts]:
+    """The candidates ``decide(facts, case)`` allows, in their order — the same answer, without
+    building the reasons' messages or the warnings: the case's own rules (red flags, intake,
+    dose) are asked once, then per therapist the employment, the licence, the requirements and
+    the bookings, each by the predicate its rule applies (``employment_covers``,
+    ``licence_used``, ``group_met``, ``bookings_overlapping``), stopping at the first that
+    fails."""
+    for moment in (case.start, case.end, case.intake_valid_until):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("The engine reads aware datetimes only.")
+    if case.end <= case.start:
+        raise ValueError("A session must end after it starts.")
+    if any(rule(_NO_FACTS, case) for rule in CASE_RULES):
+        return []
+    first_day, last_day = local_days(case.start, case.end, case.spa_timezone)
+    groups = [group for condition in case.conditions for group in condition.requirement_groups]
+    allowed = []
+    for facts in candidates:
+        if not any(employment_covers(e, case.spa_id, first_day, last_day) for e in facts.employments):
+            continue
+        if licence_used(facts.licenses, case.spa_jurisdiction, first_day, last_day) is None:
+            continue
+        if not all(group_met(facts.certifications, group, case.start, case.end) for group in groups):
+            continue
+        if any(b.id != case.booking_id for b in facts.bookings_overlapping(case.start, case.end)):
+            continue
+        allowed.append(facts)
+    return allowed
+
+
+_NO_FACTS = TherapistFacts(therapist_id="", name="")  # the case rules never read the facts

@@ -55,26 +55,36 @@ def _employer_audience(therapist_id) -> list[str]:
     return [f"spa:{pk}" for pk in spa_ids]
 
 
+def _certification_data(certification, reason: str) -> dict:
+    return {
+        "certification": str(certification.pk),
+        "serial": certification.serial,
+        "therapist": str(certification.therapist_id),
+        "protocol": certification.protocol.slug,
+        "school": str(certification.school_id),
+        "valid_from": certification.valid_from.isoformat(),
+        "expires_at": certification.expires_at.isoformat(),
+        "revoked_at": certification.revoked_at.isoformat() if certification.revoked_at else None,
+        "reason": reason,
+    }
+
+
 def certification_event(type: str, certification, *, reason: str = "") -> None:
     """``certification.issued`` / ``.review_required`` go to the school; ``.revoked`` and
     ``.expiring`` also to the spas employing the therapist."""
     audience = [f"school:{certification.school_id}"]
     if type in ("certification.revoked", "certification.expiring"):
         audience += _employer_audience(certification.therapist_id)
-    outbox_add(
-        type=type,
-        data={
-            "certification": str(certification.pk),
-            "serial": certification.serial,
-            "therapist": str(certification.therapist_id),
-            "protocol": certification.protocol.slug,
-            "school": str(certification.school_id),
-            "valid_from": certification.valid_from.isoformat(),
-            "expires_at": certification.expires_at.isoformat(),
-            "revoked_at": certification.revoked_at.isoformat() if certification.revoked_at else None,
-            "reason": reason,
-        },
-        audience=audience,
+    outbox_add(type=type, data=_certification_data(certification, reason), audience=audience)
+
+
+def certifications_issued(certifications: list) -> None:
+    """``certification.issued`` for each (to its school), in one INSERT (an import's chunk)."""
+    outbox_add_many(
+        [
+            ("certification.issued", _certification_data(c, ""), [f"school:{c.school_id}"])
+            for c in certifications
+        ]
     )
 
 

@@ -59,9 +59,12 @@ __all__ = [
     "credential_facts_for_spa",
     "eligibility_case",
     "eligibility_case_at_spa",
+    "eligibility_cases_for_intakes",
     "eligibility_check_facts",
     "eligibility_facts_for_spa",
+    "eligibility_facts_for_spas",
     "eligibility_facts_for_therapist",
+    "eligibility_facts_for_therapists",
     "safety_records",
     "therapist_scope",
 ]
@@ -102,6 +105,53 @@ def eligibility_facts_for_spa(
         {"spa": str(spa_id), "first_day": first_day, "last_day": last_day},
         window,
     )
+
+
+def eligibility_facts_for_therapists(
+    *, therapist_ids: Iterable[Any], window: Window
+) -> dict[str, TherapistFacts]:
+    """``eligibility_facts_for_therapist`` for many therapists at once, by id (as a string);
+    an unknown id is left out. ONE query whatever their number."""
+    ids = sorted({str(pk) for pk in therapist_ids})
+    if not ids:
+        return {}
+    return {f.therapist_id: f for f in _facts_where("t.id = ANY(%(ids)s::uuid[])", {"ids": ids}, window)}
+
+
+def eligibility_facts_for_spas(*, spas: dict[Any, tuple[Window, str]]) -> dict[Any, list[TherapistFacts]]:
+    """``eligibility_facts_for_spa`` for many spas at once: ``spas`` maps a spa id to its window
+    and timezone; the answer maps it to the facts of every therapist with an employment at
+    the spa overlapping its window (days in its timezone), by name. ONE query whatever the
+    number of spas: the facts over the union of the windows, each spa's staff picked by the
+    same employment test."""
+    if not spas:
+        return {}
+    days = {spa_id: local_days(w[0], w[1], tz) for spa_id, (w, tz) in spas.items()}
+    window = (min(w[0] for w, _ in spas.values()), max(w[1] for w, _ in spas.values()))
+    facts = _facts_where(
+        """t.id IN (SELECT e.therapist_id FROM registry_employment e
+                     WHERE e.spa_id = ANY(%(spas)s::uuid[]) AND e.started_on <= %(last_day)s
+                       AND (e.ended_on IS NULL OR e.ended_on >= %(first_day)s))""",
+        {
+            "spas": sorted(str(pk) for pk in spas),
+            "first_day": min(first for first, _ in days.values()),
+            "last_day": max(last for _, last in days.values()),
+        },
+        window,
+    )
+    return {
+        spa_id: [
+            f
+            for f in facts
+            if any(
+                e.spa_id == str(spa_id)
+                and e.started_on <= last
+                and (e.ended_on is None or e.ended_on >= first)
+                for e in f.employments
+            )
+        ]
+        for spa_id, (first, last) in days.items()
+    }
 
 
 def credential_facts_for_spa(*, spa_id: Any, first_day: date, last_day: date) -> list[TherapistFacts]:
@@ -624,6 +674,56 @@ LEFT JOIN LATERAL ({facts}) AS f ON true
 _CHECK_SQL = _CHECK_TEMPLATE.format(
     case=_CHECK_CASE_SQL, facts=_FACTS_SQL.format(where="t.id = %(id)s::uuid")
 )
+
+
+# --- the cases of many intakes at once (a re-check) ------------------------------------------------
+
+_INTAKES_CASE_SQL = """
+SELECT i.id, s.id, s.jurisdiction, s.timezone, i.valid_until, i.screening, i.clearances, i.focus_regions,
+  ARRAY(SELECT ic.condition_id FROM registry_intake_conditions ic WHERE ic.intake_id = i.id),
+  (SELECT v.version FROM protocols_catalogversion v)
+FROM registry_intake i JOIN registry_spa s ON s.id = i.spa_id
+WHERE i.id = ANY(%(intakes)s::uuid[])
+"""
+
+
+def eligibility_cases_for_intakes(*, intake_ids: Iterable[Any]) -> dict[str, Case]:
+    """The case of each intake (by id, as a string), as ``eligibility_case`` builds it, with an
+    empty session (``start`` and ``end`` at the intake's ``valid_until``, no focus): the caller
+    puts each session in with ``dataclasses.replace``. ONE query whatever the number of
+    intakes (the catalog part from this process's copy, as the eligibility check takes it; one
+    more the first time after the catalog changed)."""
+    ids = sorted({str(pk) for pk in intake_ids})
+    if not ids:
+        return {}
+    with prepared_cursor() as cursor:
+        cursor.execute(_INTAKES_CASE_SQL, {"intakes": ids})
+        rows = cursor.fetchall()
+    if not rows:
+        return {}
+
+    def complete(catalog: _Catalog) -> bool:
+        return all(str(pk) in catalog.conditions for row in rows for pk in row[8])
+
+    catalog = _catalog(rows[0][9])
+    if not complete(catalog):
+        catalog = _catalog(None)
+        if not complete(catalog):  # a condition gone meanwhile
+            raise Conflict("The catalog changed during this request; try again.")
+    cases = {}
+    for row in rows:
+        valid_until = row[4]
+        cases[str(row[0])] = _case_built(
+            row[1:8],
+            conditions=[catalog.conditions[str(pk)] for pk in row[8]],
+            questions=catalog.questions,
+            start=valid_until,
+            end=valid_until,
+            focus_region=None,
+            focus_minutes=0,
+            booking_id=None,
+        )
+    return cases
 
 
 # --- scope -----------------------------------------------------------------------------------------

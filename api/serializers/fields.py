@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
 import zoneinfo
 
 from django.contrib.auth.models import AnonymousUser
@@ -38,6 +39,23 @@ class _TenantScoped:
 
 class TenantPrimaryKeyRelatedField(_TenantScoped, serializers.PrimaryKeyRelatedField):
     """A related object by id, among those the caller may read."""
+
+
+class CallerSpaRelatedField(TenantPrimaryKeyRelatedField):
+    """``TenantPrimaryKeyRelatedField(resource="spas")`` that answers the caller's own spa (spa
+    staff) from the membership loaded with the token, without a query; any other value goes
+    the usual way, with the usual errors."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            membership = membership_of(getattr(self.context.get("request"), "user", None))
+            if membership is not None and membership.role == Role.SPA_STAFF and membership.spa is not None:
+                try:
+                    if uuid.UUID(data) == membership.spa.pk:
+                        return membership.spa
+                except ValueError:
+                    pass
+        return super().to_internal_value(data)
 
 
 class SlugRelatedField(serializers.SlugRelatedField):

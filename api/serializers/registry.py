@@ -20,6 +20,7 @@ from rest_framework import serializers
 from api.serializers.common import ReasonSerializer
 from api.serializers.fields import (
     CallerSpaField,
+    CallerSpaRelatedField,
     CharField,
     EnumField,
     FlatInputSerializer,
@@ -176,7 +177,7 @@ class EligibilityCheckSerializer(SlotInputSerializer):
 class BookingCreateSerializer(_SessionSerializer):
     """Input of ``POST /bookings/``: the fields of an eligibility check."""
 
-    spa = TenantPrimaryKeyRelatedField(resource="spas", queryset=Spa.objects.all())
+    spa = CallerSpaRelatedField(resource="spas", queryset=Spa.objects.all())  # no query: the caller's
     intake = TenantPrimaryKeyRelatedField(
         resource="intakes",
         queryset=Intake.objects.select_related("spa").annotate(

@@ -1,6 +1,6 @@
 -- wrk driver for the registry benchmarks.
 --   wrk -t2 -c4 -d15s -s bench/wrk/registry.lua http://127.0.0.1:PORT -- MODE DATAFILE THREADS [OFFSET]
--- MODE: me | check | search | booking | verify. DATAFILE (written by bench/prepare.py) defines
+-- MODE: me | check | search | search500 | booking | verify. DATAFILE (written by bench/prepare.py) defines
 -- DATA = {token, check, search, booking, serials}. Every request gets the next item of its
 -- list: request n of thread i is item (OFFSET + n * THREADS + i), so no two requests share a
 -- booking slot, across runs too when each run starts at the previous run's end. done() prints
@@ -24,6 +24,8 @@ function init(args)
   auth = {["Authorization"] = "Token " .. DATA.token, ["Content-Type"] = "application/json",
           ["Accept"] = "application/json"}
   anonymous = {["Accept"] = "application/json"}
+  auth500 = {["Authorization"] = "Token " .. (DATA.token500 or ""), ["Content-Type"] = "application/json",
+             ["Accept"] = "application/json"}
 end
 
 local function item(list)
@@ -43,6 +45,8 @@ function request()
     return wrk.format("POST", "/api/v1/eligibility/check/", auth, (item(DATA.check)))
   elseif mode == "search" then
     return wrk.format("POST", "/api/v1/eligibility/search/", auth, (item(DATA.search)))
+  elseif mode == "search500" then  -- the large bench spa's staff, its 500 therapists
+    return wrk.format("POST", "/api/v1/eligibility/search/", auth500, (item(DATA.search500)))
   elseif mode == "booking" then
     local body, wrapped = item(DATA.booking)
     if wrapped then wrapped_requests = (wrapped_requests or 0) + 1 end

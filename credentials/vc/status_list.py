@@ -139,6 +139,52 @@ def status_list_allocate(*, size: int = DEFAULT_SIZE) -> tuple[StatusList, int]:
         current.save(update_fields=["full", "updated_at"])
 
 
+def status_list_allocate_many(count: int, *, size: int = DEFAULT_SIZE) -> list[tuple[StatusList, int]]:
+    """``status_list_allocate`` for ``count`` certifications about to be inserted together (an
+    import's chunk): distinct free indexes, chosen at random, the list locked the same way."""
+    found: list[tuple[StatusList, int]] = []
+    while len(found) < count:
+        current = _current_list(size)
+        need = count - len(found)
+        indexes = _free_indexes(current, need)
+        found.extend((current, index) for index in indexes)
+        if len(indexes) < need:
+            current.full = True
+            current.save(update_fields=["full", "updated_at"])
+    return found
+
+
+def _free_indexes(status_list: StatusList, count: int) -> list[int]:
+    """Up to ``count`` distinct random indexes no certification holds in ``status_list``."""
+    size = status_list.size
+    # enough candidates for a list that is still three quarters full
+    candidates = _random.sample(range(size), min(size, max(_CANDIDATES, 8 * count)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.status_index FROM {Certification._meta.db_table} c "  # noqa: S608 — the model's own table
+            "WHERE c.status_list_id = %s AND c.status_index = ANY(%s::int[])",
+            [status_list.pk, candidates],
+        )
+        taken = {row[0] for row in cursor.fetchall()}
+    free = [candidate for candidate in candidates if candidate not in taken][:count]
+    if len(free) < count:  # nearly full: at random among every free index (a hash anti-join)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT i FROM (
+                    SELECT i FROM generate_series(0, %s - 1) AS i
+                    EXCEPT SELECT c.status_index FROM {Certification._meta.db_table} c
+                     WHERE c.status_list_id = %s
+                ) AS f(i)
+                WHERE NOT i = ANY(%s)
+                ORDER BY random() LIMIT %s
+                """,  # noqa: S608 — the table name is the model's own, the values are parameters
+                [size, status_list.pk, free, count - len(free)],
+            )
+            free += [row[0] for row in cursor.fetchall()]
+    return free
+
+
 def status_list_revoke(certification: Certification) -> None:
     """Set the certification's bit: from the end of this transaction, its list says revoked.
     The list row is locked (``select_for_update``) for the read-modify-write, so concurrent

@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.db import insert_unless_conflict_then
 from core.errors import Conflict, DomainError
 from core.models import User
 from core.retry import retry_on_conflict
@@ -185,14 +186,23 @@ def decision_record(**kwargs: Any) -> Decision:
 def _lock_therapist(therapist_id: Any) -> None:
     """Every use case that changes what a booking rests on, and every booking, locks the
     therapist row first (then the certifications): one consistent order, no deadlock, and a
-    change that commits first is seen by the decision that waits for it."""
-    Therapist.objects.select_for_update().filter(pk=therapist_id).values_list("pk", flat=True).first()
-    list(
-        Certification.objects.select_for_update()
-        .filter(therapist_id=therapist_id)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    change that commits first is seen by the decision that waits for it (its own statement,
+    after the locks, reads a fresh snapshot).
+
+    One statement (issue 24): the two locking sub-selects of a UNION ALL run in order — the
+    therapist row, then the certifications by id — exactly as the two statements did."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [str(therapist_id), str(therapist_id)])
+        cursor.fetchall()
+
+
+_LOCK_SQL = """
+SELECT t.id FROM (SELECT id FROM credentials_therapist WHERE id = %s::uuid FOR UPDATE) AS t
+UNION ALL
+SELECT c.id FROM (
+    SELECT id FROM credentials_certification WHERE therapist_id = %s::uuid ORDER BY id FOR UPDATE
+) AS c
+"""
 
 
 def _facts_and_case(
@@ -214,7 +224,25 @@ def _facts_and_case(
 def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
     """May this therapist take this slot? The engine on the facts and case as they stand;
     records nothing (the eligibility check, and every booking attempt before it books)."""
-    return eligibility.decide(*_facts_and_case(slot, therapist_id, booking_id=booking_id))
+    # One statement for the case and the facts, as the eligibility check reads them (issue 24;
+    # the same case as ``eligibility_case``'s: tests/api/test_catalog_copy.py). A slot's intake
+    # is its spa's (``slot_validate``).
+    case, facts = eligibility_check_facts(
+        spa_id=slot.spa.pk,
+        intake_id=slot.intake.pk,
+        therapist_id=therapist_id,
+        start=slot.start,
+        end=slot.end,
+        focus_region=slot.focus_region,
+        focus_minutes=slot.focus_minutes,
+    )
+    if case is None:
+        raise Intake.DoesNotExist(f"No intake {slot.intake.pk} at spa {slot.spa.pk}.")
+    if facts is None:
+        raise Therapist.DoesNotExist(f"No therapist {therapist_id}.")
+    if booking_id:
+        case = replace(case, booking_id=str(booking_id))
+    return eligibility.decide(facts, case)
 
 
 def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decision:
@@ -240,23 +268,37 @@ def booking_create(
         result = eligibility_decide(slot, therapist.pk)
         booking = None
         if result.allowed:
-            try:
-                with transaction.atomic():
-                    booking = Booking.objects.create(
-                        spa=slot.spa,
-                        therapist=therapist,
-                        intake=slot.intake,
-                        start=slot.start,
-                        end=slot.end,
-                        focus_region=slot.focus_region,
-                        focus_minutes=slot.focus_minutes,
-                        status=BookingStatus.CONFIRMED,
-                        warnings=_reasons(result.warnings),
-                        created_by=actor if actor is not None and actor.pk else None,
-                    )
-            except IntegrityError:
-                result = _unavailable(result, therapist.name)
-                booking = None
+            booking = Booking(
+                spa=slot.spa,
+                therapist=therapist,
+                intake=slot.intake,
+                start=slot.start,
+                end=slot.end,
+                focus_region=slot.focus_region,
+                focus_minutes=slot.focus_minutes,
+                status=BookingStatus.CONFIRMED,
+                warnings=_reasons(result.warnings),
+                created_by=actor if actor is not None and actor.pk else None,
+            )
+            # Issue 24: the booking and its decision in ONE statement. The exclusion constraint
+            # is the last guard: a row it refuses is not inserted (ON CONFLICT DO NOTHING, no
+            # savepoint) and the refusal's decision is written instead of the acceptance's.
+            refused = _unavailable(result, therapist.name)
+            decisions = [
+                decision_row(
+                    actor=actor,
+                    kind=DecisionKind.BOOKING,
+                    slot=slot,
+                    therapist_id=therapist.pk,
+                    result=outcome,
+                    booking=made,
+                    now=now,
+                )
+                for outcome, made in ((result, booking), (refused, None))
+            ]
+            if insert_unless_conflict_then(booking, then=tuple(decisions)):
+                return BookingOutcome(booking=booking, decision=decisions[0], result=result)
+            return BookingOutcome(booking=None, decision=decisions[1], result=refused)
         decision = decision_record(
             actor=actor,
             kind=DecisionKind.BOOKING,

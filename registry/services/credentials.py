@@ -30,6 +30,25 @@ def certification_issue(**kwargs: Any) -> credential_services.IssuanceOutcome:
     return outcome
 
 
+def certifications_issue_many(
+    *, actor: User | None, school: Any, requests: list[credential_services.IssueRequest]
+) -> list[credential_services.IssuanceOutcome | DomainError]:
+    """Issue many (see ``credentials.services.certifications_issue_many``) and tell the school,
+    one event per certificate, in one INSERT. Call inside a transaction (an import's chunk)."""
+    with transaction.atomic():
+        outcomes = credential_services.certifications_issue_many(
+            actor=actor, school=school, requests=requests
+        )
+        events.certifications_issued(
+            [
+                o.certification
+                for o in outcomes
+                if not isinstance(o, DomainError) and o.certification is not None
+            ]
+        )
+    return outcomes
+
+
 @retry_on_conflict()
 def certification_revoke(
     *, actor: User | None, certification: Certification, reason: str, now: dt.datetime | None = None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -25,7 +25,7 @@ from protocols.choices import ModuleKind
 from protocols.models import Protocol
 from registry.models import ImportJob
 from registry.services import rosters
-from registry.services.credentials import certification_issue
+from registry.services.credentials import certification_issue, certifications_issue_many
 
 THERAPIST_COLUMNS = (
     "name",
@@ -139,7 +139,9 @@ def _date(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> dt.d
         return None
 
 
-def _therapist_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
+def _therapist_input(row: dict[str, str]) -> credential_services.TherapistWithLicence:
+    """The row's columns as the services take them; ``RowRefused`` for an empty or unreadable
+    column."""
     errors: dict[str, list[str]] = {}
     valid_from = _date(row, "valid_from", errors)
     expires_on = _date(row, "expires_on", errors)
@@ -148,16 +150,50 @@ def _therapist_row(actor: User | None, line: int, row: dict[str, str], job: Impo
             errors[field] = ["This column is empty."]
     if errors:
         raise RowRefused(_field_reasons(errors))
-    therapist = credential_services.therapist_create(actor=actor, name=row["name"], email=row["email"])
-    credential_services.license_create(
-        actor=actor,
-        therapist=therapist,
+    return credential_services.TherapistWithLicence(
+        name=row["name"],
+        email=row["email"],
         jurisdiction=row["jurisdiction"],
         number=row["license_number"],
         status=row["license_status"],
         valid_from=valid_from,
         expires_on=expires_on,
     )
+
+
+def _therapist_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
+    data = _therapist_input(row)
+    therapist = credential_services.therapist_create(actor=actor, name=data.name, email=data.email)
+    credential_services.license_create(
+        actor=actor,
+        therapist=therapist,
+        jurisdiction=data.jurisdiction,
+        number=data.number,
+        status=data.status,
+        valid_from=data.valid_from,
+        expires_on=data.expires_on,
+    )
+
+
+def _therapist_chunk(
+    actor: User | None, chunk: list[tuple[int, dict[str, str]]], job: ImportJob
+) -> list[list[dict[str, Any]] | None]:
+    """A chunk of therapist rows in bulk (``therapists_with_licences_create``): per row, its
+    reasons when refused (the same as row by row), ``None`` when written."""
+    reasons: list[list[dict[str, Any]] | None] = [None] * len(chunk)
+    inputs, positions = [], []
+    for position, (_line, row) in enumerate(chunk):
+        try:
+            inputs.append(_therapist_input(row))
+            positions.append(position)
+        except RowRefused as refusal:
+            reasons[position] = refusal.reasons
+    for position, error in zip(
+        positions, credential_services.therapists_with_licences_create(actor=actor, rows=inputs), strict=True
+    ):
+        if error is not None:
+            reasons[position] = _domain_reasons(error)
+    return reasons
 
 
 def _bool(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> bool | None:
@@ -176,14 +212,6 @@ def _hours(row: dict[str, str], field: str, errors: dict[str, list[str]]) -> Dec
         return None
 
 
-def _object(model, field: str, row: dict[str, str], errors: dict[str, list[str]], **lookup: Any):
-    try:
-        return model.objects.get(**lookup)
-    except (model.DoesNotExist, ValueError, DomainError):
-        errors[field] = [f"No {field} '{row.get(field, '')}'."]
-        return None
-
-
 def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -191,18 +219,35 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _certification_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
+class _Lookups:
+    """The therapists, instructors and protocols rows name, by id (slug), loaded for a whole
+    chunk in one query each (``for_rows``) or for one row."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        therapist_ids = {i for r in rows if (i := _uuid(r.get("therapist", ""))) is not None}
+        instructor_ids = {i for r in rows if (i := _uuid(r.get("instructor", ""))) is not None}
+        slugs = {r.get("protocol", "") for r in rows}
+        self.therapists = {t.pk: t for t in Therapist.objects.filter(pk__in=therapist_ids)}
+        self.instructors = {i.pk: i for i in Instructor.objects.filter(pk__in=instructor_ids)}
+        self.protocols = {p.slug: p for p in Protocol.objects.filter(slug__in=slugs)}
+
+
+def _certification_input(row: dict[str, str], lookups: _Lookups) -> credential_services.IssueRequest:
+    """The row's columns as ``certification_issue`` takes them; ``RowRefused`` for an unknown
+    therapist, instructor or protocol, or an unreadable column."""
     errors: dict[str, list[str]] = {}
     therapist = instructor = None
-    if (therapist_id := _uuid(row["therapist"])) is None:
+    if (therapist_id := _uuid(row["therapist"])) is None or therapist_id not in lookups.therapists:
         errors["therapist"] = [f"No therapist '{row['therapist']}'."]
     else:
-        therapist = _object(Therapist, "therapist", row, errors, pk=therapist_id)
-    if (instructor_id := _uuid(row["instructor"])) is None:
+        therapist = lookups.therapists[therapist_id]
+    if (instructor_id := _uuid(row["instructor"])) is None or instructor_id not in lookups.instructors:
         errors["instructor"] = [f"No instructor '{row['instructor']}'."]
     else:
-        instructor = _object(Instructor, "instructor", row, errors, pk=instructor_id)
-    protocol = _object(Protocol, "protocol", row, errors, slug=row["protocol"])
+        instructor = lookups.instructors[instructor_id]
+    protocol = lookups.protocols.get(row["protocol"])
+    if protocol is None:
+        errors["protocol"] = [f"No protocol '{row.get('protocol', '')}'."]
     taught_on = _date(row, "taught_on", errors)
     completed_on = _date(row, "completed_on", errors)
     modules = []
@@ -215,17 +260,47 @@ def _certification_row(actor: User | None, line: int, row: dict[str, str], job: 
         )
     if errors:
         raise RowRefused(_field_reasons(errors))
+    return credential_services.IssueRequest(
+        therapist=therapist, protocol=protocol, instructor=instructor, taught_on=taught_on, modules=modules
+    )
+
+
+def _certification_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> None:
+    request = _certification_input(row, _Lookups([row]))
     outcome = certification_issue(
         actor=actor,
-        therapist=therapist,
-        protocol=protocol,
+        therapist=request.therapist,
+        protocol=request.protocol,
         school=job.school,
-        instructor=instructor,
-        taught_on=taught_on,
-        modules=modules,
+        instructor=request.instructor,
+        taught_on=request.taught_on,
+        modules=request.modules,
     )
     if outcome.certification is None:
         raise RowRefused([reason.as_dict() for reason in outcome.reasons])
+
+
+def _certification_chunk(
+    actor: User | None, chunk: list[tuple[int, dict[str, str]]], job: ImportJob
+) -> list[list[dict[str, Any]] | None]:
+    """A chunk of certification rows in bulk (``certifications_issue_many``): per row, its
+    reasons when refused (the same as row by row), ``None`` when issued."""
+    lookups = _Lookups([row for _, row in chunk])
+    reasons: list[list[dict[str, Any]] | None] = [None] * len(chunk)
+    requests, positions = [], []
+    for position, (_line, row) in enumerate(chunk):
+        try:
+            requests.append(_certification_input(row, lookups))
+            positions.append(position)
+        except RowRefused as refusal:
+            reasons[position] = refusal.reasons
+    outcomes = certifications_issue_many(actor=actor, school=job.school, requests=requests)
+    for position, outcome in zip(positions, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            reasons[position] = _domain_reasons(outcome)
+        elif outcome.certification is None:
+            reasons[position] = [reason.as_dict() for reason in outcome.reasons]
+    return reasons
 
 
 def _roster_row(actor: User | None, line: int, row: dict[str, str], job: ImportJob) -> Findings:
@@ -240,6 +315,12 @@ ROW_HANDLERS: dict[str, RowHandler] = {
     ImportJob.Kind.THERAPISTS: _therapist_row,
     ImportJob.Kind.CERTIFICATIONS: _certification_row,
     ImportJob.Kind.LICENSE_ROSTER: _roster_row,
+}
+# Kinds whose chunks are written in bulk (same rules and report as their row handler, which
+# takes over for a chunk whose bulk write fails, e.g. on a concurrent duplicate).
+CHUNK_HANDLERS: dict[str, Callable[[User | None, list[tuple[int, dict[str, str]]], ImportJob], list]] = {
+    ImportJob.Kind.THERAPISTS: _therapist_chunk,
+    ImportJob.Kind.CERTIFICATIONS: _certification_chunk,
 }
 # What a kind reports once every row is done (a roster: the licences it did not list).
 FINISHERS: dict[str, Callable[[ImportJob], Findings]] = {
@@ -329,7 +410,30 @@ def _mark_failed(
         ImportJob.objects.filter(pk=job.pk).update(**failed, report=[], findings=[])
 
 
+def _domain_reasons(error: DomainError) -> list[dict[str, Any]]:
+    return _field_reasons(error.errors) or [{"code": "INVALID_ROW", "message": error.detail}]
+
+
 def _run_chunk(chunk, handler, actor, job, report, findings, rows, accepted, progress):
+    if not chunk:
+        return rows, accepted
+    bulk = CHUNK_HANDLERS.get(job.kind)
+    if bulk is not None and chunk:
+        try:
+            with transaction.atomic():
+                outcomes = bulk(actor, chunk, job)
+        except IntegrityError:  # a concurrent write of the same key: row by row instead
+            outcomes = None
+        if outcomes is not None:
+            for (line, _row), reasons in zip(chunk, outcomes, strict=True):
+                rows += 1
+                if reasons is None:
+                    accepted += 1
+                else:
+                    report.append({"row": line, "reasons": reasons})
+            if progress:
+                progress(len(chunk))
+            return rows, accepted
     with transaction.atomic():
         for line, row in chunk:
             rows += 1
@@ -341,8 +445,7 @@ def _run_chunk(chunk, handler, actor, job, report, findings, rows, accepted, pro
             except RowRefused as refusal:
                 report.append({"row": line, "reasons": refusal.reasons})
             except DomainError as error:
-                reasons = _field_reasons(error.errors) or [{"code": "INVALID_ROW", "message": error.detail}]
-                report.append({"row": line, "reasons": reasons})
+                report.append({"row": line, "reasons": _domain_reasons(error)})
     if progress and chunk:
         progress(len(chunk))
     return rows, accepted

@@ -4,14 +4,17 @@ re-check of those bookings, in one transaction (invariant 5)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from dataclasses import replace
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.db import prepared_cursor
 from core.errors import Conflict, DomainError
 from core.models import User
 from core.retry import retry_on_conflict
@@ -23,9 +26,9 @@ from registry import eligibility
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
 from registry.models import Booking, Decision, Employment, Spa
 from registry.selectors import (
-    eligibility_case,
-    eligibility_facts_for_spa,
-    eligibility_facts_for_therapist,
+    eligibility_cases_for_intakes,
+    eligibility_facts_for_spas,
+    eligibility_facts_for_therapists,
 )
 from registry.services.bookings import (
     _lock_therapist,
@@ -44,45 +47,45 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
     """Re-decide each booking on today's facts (itself aside). A booking no longer allowed
     becomes ``needs-reassignment`` with its reasons and the therapists allowed for the same
     intake and slot; every re-decision goes to the decision log. Returns the bookings that
-    changed to needs-reassignment. Call inside the change's transaction."""
+    changed to needs-reassignment. Call inside the change's transaction.
+
+    Set-wise, in a constant number of statements whatever the number of bookings: the
+    bookings (locked), the facts of each therapist and of each spa's staff over a window
+    covering every booking, the cases of all the intakes (one statement), then every decision
+    in one INSERT, every changed booking in one UPDATE and their events in one outbox INSERT.
+    The engine decides each booking as it would one by one (tests/test_recheck_setwise.py
+    compares the two on a generated world)."""
     rows = list(
         bookings.select_for_update(of=("self",))
-        .select_related("spa", "intake", "therapist")
+        .select_related("spa", "intake")
         .order_by("therapist_id", "start")
     )
     if not rows:
         return []
-    # Set-wise: facts per therapist and per spa, and the case per intake, are each loaded
-    # once, over a window covering every booking of this re-check; the engine then reads
-    # only what overlaps each booking's own slot.
-    facts_by_therapist = {
-        therapist_id: eligibility_facts_for_therapist(therapist_id=therapist_id, window=window)
-        for therapist_id, window in _windows(rows, key=lambda b: b.therapist_id).items()
-    }
-    spa_windows = _windows(rows, key=lambda b: b.spa_id)
-    staff_by_spa: dict[Any, list[eligibility.TherapistFacts]] = {}
-    cases: dict[Any, eligibility.Case] = {}
+    # facts per therapist and per spa, and the case per intake, each loaded once (one statement
+    # each) over a window covering every booking of this re-check; the engine then reads only
+    # what overlaps each booking's own slot.
+    windows = _windows(rows, key=lambda b: True)
+    facts_by_therapist = eligibility_facts_for_therapists(
+        therapist_ids=[b.therapist_id for b in rows], window=windows[True]
+    )
+    cases = eligibility_cases_for_intakes(intake_ids=[b.intake_id for b in rows])
+    staff_by_spa: dict[Any, list[eligibility.TherapistFacts]] | None = None  # read if needed
+    # who could ever be suggested, per spa and requirements (slot aside): computed once
+    could_by_key: dict[tuple, list[eligibility.TherapistFacts]] = {}
+    refused: list[tuple[Booking, eligibility.Case, eligibility.Decision]] = []
     decisions: list[Decision] = []
     changed: list[Booking] = []
     for booking in rows:
-        base = cases.get(booking.intake_id)
-        if base is None:
-            base = cases[booking.intake_id] = eligibility_case(
-                intake=booking.intake,
-                start=booking.start,
-                end=booking.end,
-                focus_region=None,
-                focus_minutes=0,
-            )
         case = replace(
-            base,
+            cases[str(booking.intake_id)],
             start=booking.start,
             end=booking.end,
             focus_region=booking.focus_region,
             focus_minutes=booking.focus_minutes,
             booking_id=str(booking.pk),
         )
-        result = eligibility.decide(facts_by_therapist[booking.therapist_id], case)
+        result = eligibility.decide(facts_by_therapist[str(booking.therapist_id)], case)
         decisions.append(
             decision_row(
                 actor=actor,
@@ -94,30 +97,103 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
                 now=now,
             )
         )
-        if result.allowed:
-            continue
-        staff = staff_by_spa.get(booking.spa_id)
-        if staff is None:
-            staff = staff_by_spa[booking.spa_id] = eligibility_facts_for_spa(
-                spa_id=booking.spa_id, window=spa_windows[booking.spa_id]
+        if not result.allowed:
+            refused.append((booking, case, result))
+    for booking, case, result in refused:
+        own_id = str(booking.therapist_id)
+        if staff_by_spa is None:  # every spa's staff in one statement, by name
+            zones = {b.spa_id: b.spa.timezone for b, _, _ in refused}
+            staff_by_spa = eligibility_facts_for_spas(
+                spas={
+                    spa_id: (window, zones[spa_id])
+                    for spa_id, window in _windows([b for b, _, _ in refused], key=lambda b: b.spa_id).items()
+                }
             )
+        key = (booking.spa_id, case.spa_jurisdiction, tuple(c.requirement_groups for c in case.conditions))
+        could = could_by_key.get(key)
+        if could is None:
+            staff = sorted(staff_by_spa[booking.spa_id], key=lambda f: (f.name, f.therapist_id))
+            could = could_by_key[key] = [f for f in staff if eligibility.could_be_allowed(f, case)]
         booking.status = BookingStatus.NEEDS_REASSIGNMENT
         booking.reasons = _reasons(result.reasons)
         booking.warnings = _reasons(result.warnings)
         booking.suggested_therapists = [
             facts.therapist_id
-            for facts in sorted(staff, key=lambda f: (f.name, f.therapist_id))
-            if facts.therapist_id != str(booking.therapist_id) and eligibility.decide(facts, case).allowed
+            for facts in eligibility.allowed_among((f for f in could if f.therapist_id != own_id), case)
         ]
         booking.updated_at = now
         changed.append(booking)
-    Decision.objects.bulk_create(decisions, batch_size=1000)
-    Booking.objects.bulk_update(
-        changed, ["status", "reasons", "warnings", "suggested_therapists", "updated_at"], batch_size=1000
-    )
+    _decisions_insert(decisions)
     if changed:
+        _needs_reassignment_update(changed, now=now)
         _announce_needs_reassignment(changed)
     return changed
+
+
+_DECISIONS_SQL = """
+INSERT INTO registry_decision
+       (id, made_at, made_by_id, kind, spa_id, therapist_id, intake_id, booking_id, "case", allowed,
+        reasons, warnings)
+SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[], %s::varchar(20)[], %s::uuid[], %s::uuid[],
+                     %s::uuid[], %s::uuid[], %s::jsonb[], %s::boolean[], %s::jsonb[], %s::jsonb[])
+"""
+
+
+def _decisions_insert(decisions: list[Decision]) -> None:
+    """The re-check's decision rows (``decision_row``) in ONE INSERT whatever their number:
+    each column sent as one array (``bulk_create`` sends a parameter per value)."""
+    if not decisions:
+        return
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, cls=DjangoJSONEncoder)
+
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _DECISIONS_SQL,
+            [
+                [str(d.pk) for d in decisions],
+                [d.made_at for d in decisions],
+                [str(d.made_by_id) if d.made_by_id else None for d in decisions],
+                [d.kind for d in decisions],
+                [str(d.spa_id) for d in decisions],
+                [str(d.therapist_id) for d in decisions],
+                [str(d.intake_id) for d in decisions],
+                [str(d.booking_id) if d.booking_id else None for d in decisions],
+                [dumps(d.case) for d in decisions],
+                [d.allowed for d in decisions],
+                [dumps(d.reasons) for d in decisions],
+                [dumps(d.warnings) for d in decisions],
+            ],
+        )
+    for d in decisions:
+        d._state.adding = False
+
+
+_NEEDS_REASSIGNMENT_SQL = """
+UPDATE registry_booking AS b
+   SET status = %s, updated_at = %s, reasons = v.reasons, warnings = v.warnings,
+       suggested_therapists = v.suggested
+  FROM unnest(%s::uuid[], %s::jsonb[], %s::jsonb[], %s::jsonb[]) AS v(id, reasons, warnings, suggested)
+ WHERE b.id = v.id
+"""
+
+
+def _needs_reassignment_update(bookings: list[Booking], *, now: dt.datetime) -> None:
+    """The bookings' new status, reasons, warnings and suggestions in ONE UPDATE (Django's
+    ``bulk_update`` writes a CASE per column, quadratic in the number of rows)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _NEEDS_REASSIGNMENT_SQL,
+            [
+                BookingStatus.NEEDS_REASSIGNMENT.value,
+                now,
+                [str(b.pk) for b in bookings],
+                [json.dumps(b.reasons, cls=DjangoJSONEncoder) for b in bookings],
+                [json.dumps(b.warnings, cls=DjangoJSONEncoder) for b in bookings],
+                [json.dumps([str(t) for t in b.suggested_therapists]) for b in bookings],
+            ],
+        )
 
 
 def _windows(rows: list[Booking], *, key) -> dict[Any, tuple[dt.datetime, dt.datetime]]:

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.errors import Conflict, DomainError
 from credentials.choices import CertificationStatus
 from credentials.models import Certification, Instructor, School, SchoolAuthorization
-from credentials.selectors import certification_list, instructor_qualified_protocols
+from credentials.selectors import certification_list, instructors_qualified_protocols
 from protocols.models import Protocol
 from protocols.selectors import protocol_list, protocol_modules
 from registry.choices import Role
@@ -100,20 +100,22 @@ def home(request: HttpRequest) -> HttpResponse:
 @school_staff_required
 def instructors(request: HttpRequest) -> HttpResponse:
     """The instructors on the school's list, each with the protocols the registry has verified
-    them to teach today (``instructor_qualified_protocols``), and whether the school may
+    them to teach today (``instructors_qualified_protocols``), and whether the school may
     certify those."""
     school = _school(request)
     today = timezone.localdate()
     authorised = {p.pk for p in _authorised_protocols(school)}
+    roster = _roster(school)
+    qualified = instructors_qualified_protocols(instructors=roster, on=today)  # one query
     rows = [
         {
             "instructor": instructor,
             "protocols": [
                 {"protocol": protocol, "authorised": protocol.pk in authorised}
-                for protocol in instructor_qualified_protocols(instructor=instructor, on=today)
+                for protocol in qualified[instructor.pk]
             ],
         }
-        for instructor in _roster(school)
+        for instructor in roster
     ]
     return render(request, "school/instructors.html", {"school": school, "rows": rows, "today": today})
 

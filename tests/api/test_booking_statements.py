@@ -1,0 +1,41 @@
+"""``POST /bookings/`` in at most 8 statements (issue 24), outside any test transaction (as in
+production, BEGIN and COMMIT counted): the token (one statement with the membership and its
+spa), the spa (the caller's, no query), the intake and the therapist (one each), BEGIN, the
+therapist and then their certifications locked (one statement), the case and the facts (one),
+the booking with its decision (one statement: the exclusion constraint, ON CONFLICT DO
+NOTHING, decides which decision is written), COMMIT."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from registry.models import Booking, Decision
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _statements(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def test_a_booking_costs_eight_statements_and_a_refused_overlap_as_many(booking_world):
+    w = booking_world
+    intake_id = w.intake().json()["id"]
+    w.book(w.carla, intake_id)  # the connection and its prepared statements set up
+    with CaptureQueriesContext(connection) as ctx:
+        response = w.book(w.ana, intake_id)
+    assert response.status_code == 201, response.content
+    # BEGIN, the locks (one statement), the case and facts, the booking with its decision, COMMIT
+    assert len(ctx.captured_queries) == 8, _statements(ctx)
+    assert not any("SAVEPOINT" in sql for sql in _statements(ctx))
+
+    # the same slot again: allowed by the engine (it does not see a booking being written), the
+    # exclusion constraint refuses the row, the refusal is logged, nothing else changes
+    booked = Booking.objects.count()
+    with CaptureQueriesContext(connection) as ctx:
+        again = w.book(w.ana, intake_id)
+    assert again.status_code == 409
+    assert "THERAPIST_UNAVAILABLE" in again.content.decode()
+    assert len(ctx.captured_queries) <= 8
+    assert Booking.objects.count() == booked
+    assert Decision.objects.filter(allowed=False, therapist=w.ana).count() == 1
