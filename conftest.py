@@ -10,6 +10,12 @@ import sys
 
 import pytest
 
+# Row-level security (registry.rls): the test process's own statements (factories, services
+# called directly, threads) run in the ``system`` scope, as management commands do; requests
+# through the test client start with none and get their caller's, as in production. The test
+# database is created and flushed by the owner role, and every connection runs as the app role.
+os.environ.setdefault("REGISTRY_PROCESS_SCOPE", "system")
+
 
 def require_program(name: str) -> str:
     """The program's path on ``PATH`` (only there: CI hides a program by leaving it off ``PATH``)."""

@@ -2,9 +2,10 @@
 membership's spa in ONE prepared statement, so an authenticated request costs one statement
 (planned once per connection) before the view does any work.
 
-This is the one place where an API request learns who is asking: anything that must be set
-per request for the caller (e.g. the per-transaction settings of row-level security) hooks in
-at ``TokenAuthentication.authenticate_credentials``'s return.
+This is the one place where an API request learns who is asking, and the statement also sets
+the caller's row-level security scope for the rest of the request's transaction: the settings
+are columns of the same statement (``registry.rls.settings_select_sql``), so they cost no
+statement of their own (an inactive user's role is left empty).
 
 Nothing is cached between requests: a revoked or rotated token, a deactivated user or a changed
 role is seen by the very next request (tests/api/test_auth_statement.py).
@@ -18,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from core.db import prepared_cursor
 from core.models import User
+from registry import rls
 from registry.models import Membership, Spa
 
 _MODELS = ((Token, "tok"), (User, "u"), (Membership, "m"), (Spa, "s"))
@@ -36,7 +38,7 @@ if not all(_plain(model) for model, _ in _MODELS):
     raise ImportError("a field of the authentication models needs a converter: load it through the ORM")
 
 _AUTH_SQL = """
-SELECT {columns}
+SELECT {columns}, {settings}
   FROM {token} tok
   JOIN {user} u ON u.{user_pk} = tok.user_id
   LEFT JOIN {membership} m ON m.user_id = u.{user_pk}
@@ -49,6 +51,9 @@ SELECT {columns}
     user_pk=User._meta.pk.column,
     membership=Membership._meta.db_table,
     spa=Spa._meta.db_table,
+    settings=rls.settings_select_sql(
+        role="CASE WHEN u.is_active THEN m.role END", spa="m.spa_id::text", therapist="m.therapist_id::text"
+    ),
 )
 
 
@@ -82,6 +87,7 @@ def token_user(key: str) -> tuple[User, Token] | None:
         membership._state.fields_cache["user"] = user
     user._state.fields_cache["membership"] = membership
     token._state.fields_cache["user"] = user
+    rls.adopt(rls.scope_of_membership(membership) if user.is_active else None)
     return user, token
 
 

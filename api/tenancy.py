@@ -33,8 +33,9 @@ from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS
 
 from credentials.models import Certification, Instructor
+from registry import rls
 from registry.choices import Role
-from registry.models import Booking, Employment, Membership, Spa
+from registry.models import Employment, Membership, Spa
 
 Scope = Callable[[QuerySet, object], QuerySet]
 
@@ -270,20 +271,16 @@ def scope_users(queryset: QuerySet, user) -> QuerySet:
     return queryset.none()
 
 
+# Client data: the scopes are the row-level security policies' own rules (registry.rls.ACCESS),
+# so the database and the API cannot disagree about who sees an intake, a booking or a decision.
+
+
 @read_scope("intakes")
 def scope_intakes(queryset: QuerySet, user) -> QuerySet:
     """Client data, minimum necessary: the spa that recorded the intake (spa staff) and the
     therapist a booking on it is assigned to (therapist). Nobody else, registry admins
     included (they read one booking's decision log, audited)."""
-    membership = membership_of(user)
-    if membership is None:
-        return queryset.none()
-    if membership.role == Role.SPA_STAFF:
-        return queryset.filter(spa_id=membership.spa_id)
-    if membership.role == Role.THERAPIST:
-        assigned = Booking.objects.filter(intake=OuterRef("pk"), therapist_id=membership.therapist_id)
-        return queryset.filter(Exists(assigned))
-    return queryset.none()
+    return rls.filter_for("registry_intake", queryset, rls.scope_of_membership(membership_of(user)))
 
 
 @read_scope("bookings")
@@ -291,30 +288,14 @@ def scope_bookings(queryset: QuerySet, user) -> QuerySet:
     """Own spa's (spa staff); assigned to them (therapist); all for registry admins, whose
     role lets them read only one booking's decision log (``action_roles``); none (school
     staff)."""
-    membership = membership_of(user)
-    if membership is None:
-        return queryset.none()
-    if membership.role == Role.REGISTRY_ADMIN:
-        return queryset
-    if membership.role == Role.SPA_STAFF:
-        return queryset.filter(spa_id=membership.spa_id)
-    if membership.role == Role.THERAPIST:
-        return queryset.filter(therapist_id=membership.therapist_id)
-    return queryset.none()
+    return rls.filter_for("registry_booking", queryset, rls.scope_of_membership(membership_of(user)))
 
 
 @read_scope("decisions")
 def scope_decisions(queryset: QuerySet, user) -> QuerySet:
     """Own spa's (spa staff); all for registry admins (one booking's log, audited); none
     for therapists and school staff (a log names other therapists and the client's case)."""
-    membership = membership_of(user)
-    if membership is None:
-        return queryset.none()
-    if membership.role == Role.REGISTRY_ADMIN:
-        return queryset
-    if membership.role == Role.SPA_STAFF:
-        return queryset.filter(spa_id=membership.spa_id)
-    return queryset.none()
+    return rls.filter_for("registry_decision", queryset, rls.scope_of_membership(membership_of(user)))
 
 
 @read_scope("webhooks")

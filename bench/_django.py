@@ -51,10 +51,13 @@ def ensure_database(name: str) -> None:
 
     from registry.embedded_postgres import ensure_running
 
+    from registry.embedded_postgres import OWNER_ROLE
+
     socket_dir = ensure_running()
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+            # owned by the owner role, which migrates it; the app role runs the bench's requests
+            conn.execute(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
 
 
 def configure_server(shared_buffers: str) -> None:
@@ -90,6 +93,8 @@ def setup() -> str:
     os.environ["REGISTRY_DATA_DIR"] = data_dir()
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
+    # A bench script is a command: the system row-level security scope (registry.rls).
+    os.environ.setdefault("REGISTRY_PROCESS_SCOPE", "system")
     name = os.environ.get("REGISTRY_DB_NAME", "registry")
     ensure_database(name)
     import django

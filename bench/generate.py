@@ -1176,8 +1176,12 @@ def load(world: World) -> dict[str, float]:
     """COPY every table in one transaction; indexes and foreign keys re-created before commit."""
     from django.db import connection, transaction
 
+    from registry import rls
+
     timings: dict[str, float] = {}
-    with transaction.atomic(), connection.cursor() as wrapper:
+    # A data load, as the tables' owner (like a migration): COPY into tables with row-level
+    # security is not the app role's, nor are the indexes dropped and re-created here.
+    with rls.as_owner(), transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor  # the psycopg cursor
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute("SET LOCAL synchronous_commit = off")

@@ -32,6 +32,7 @@ from core.db import prepared_cursor
 from core.errors import Conflict
 from credentials.models import Certification, License, Therapist
 from protocols.models import Condition, RequirementGroup
+from registry import rls
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus
 from registry.eligibility import (
     REFER_EMERGENCY,
@@ -182,7 +183,7 @@ SELECT t.id, t.name, (SELECT v.version FROM protocols_catalogversion v),
         FROM credentials_certification c WHERE c.therapist_id = t.id
       UNION ALL
       SELECT json_build_array('b', b.id, b.spa_id, b.start, b."end")
-        FROM registry_booking b
+        FROM {slot_view} b
        WHERE b.therapist_id = t.id AND b.status IN {slot_holding}
          AND tstzrange(b.start, b."end", '[)') && tstzrange(%(start)s, %(end)s, '[)')
   ) AS items), '[]')
@@ -194,10 +195,13 @@ ORDER BY t.name, t.id
 # tagged rows in one JSON array: fewer plan nodes than a sub-select per table. Certifications
 # name their protocol by id, mapped to its slug through the process's copy of the catalog (the
 # version is read in the same statement). The bookings are found through the exclusion
-# constraint's GiST index (therapist, time range; slot-holding statuses only): the statuses
+# constraint's GiST index (therapist, time range; slot-holding statuses only), through the slot
+# view (registry.rls.SLOT_VIEW): a therapist's slots at every spa, whoever asks, and nothing of
+# the client. The statuses
 # are written out so that the index's predicate is provable in a prepared statement's generic
 # plan too.
 _FACTS_SQL = _FACTS_TEMPLATE.format(
+    slot_view=rls.SLOT_VIEW,
     slot_holding="(" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")"
 )
 _FACTS_COLUMNS = 4
@@ -883,6 +887,10 @@ def safety_records(
             serious=row[f"{name}_serious"],
         )
 
+    # Counts over every spa's sessions of these certifications (``rows`` is already narrowed by
+    # tenancy): no client data leaves this function, so it reads in the system scope.
+    with rls.system_scope():
+        grouped = list(grouped)
     return [
         SafetyRecord(
             therapist_id=str(row["booking__therapist_id"]),

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One transaction per request, started with the caller's row-level security scope.
+    "registry.middleware.RowLevelSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -107,17 +109,26 @@ def database_config() -> dict:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
         if "postgres" not in config["ENGINE"]:
             raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL.")
-        return config
-    from registry.embedded_postgres import DATABASE_NAME
+        config["ENGINE"] = "registry.db_backend"
+    else:
+        from registry.embedded_postgres import DATABASE_NAME, OWNER_ROLE
 
-    return {
-        "ENGINE": "registry.embedded_postgres",
-        "NAME": DATABASE_NAME,
-        "USER": "postgres",
-        "HOST": "",  # the socket directory, filled in when the server is started
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-    }
+        config = {
+            "ENGINE": "registry.embedded_postgres",
+            "NAME": DATABASE_NAME,
+            "USER": OWNER_ROLE,
+            "HOST": "",  # the socket directory, filled in when the server is started
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    # Row-level security (docs/row-level-security.md): the connection logs in as the tables'
+    # owner and runs as the app role, which owns nothing (``SET ROLE``, once per connection);
+    # only migrations run as the owner. Empty: the login role is the app role itself (then
+    # ``migrate`` runs with the owner's DATABASE_URL).
+    app_role = os.environ.get("REGISTRY_DB_APP_ROLE", "registry_app")
+    if app_role:
+        config.setdefault("OPTIONS", {})["assume_role"] = app_role
+    return config
 
 
 DATABASES = {"default": database_config()}

@@ -10,4 +10,13 @@ runuser -u postgres -- "$bin/pg_ctl" -D "$d/pg" -l "$d/pg/log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $d/pg -c fsync=off" start >/dev/null
 trap 'kill -INT $(head -1 "$d/pg/postmaster.pid") 2>/dev/null || true' EXIT
 echo "Debian PostgreSQL: $("$bin/postgres" --version)"
-DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres" "$@"
+# The same roles as the embedded server (docs/row-level-security.md): the owner logs in, creates
+# the test database and runs the migrations; every connection then runs as the app role (no
+# superuser, no BYPASSRLS, owns nothing), so row-level security applies as in production.
+"$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL'
+CREATE ROLE registry_owner LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS;
+CREATE ROLE registry_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+GRANT registry_app TO registry_owner;
+CREATE DATABASE registry OWNER registry_owner;
+SQL
+DATABASE_URL="postgres://registry_owner@127.0.0.1:$port/registry" REGISTRY_DB_APP_ROLE=registry_app "$@"

@@ -16,6 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 DATABASE_NAME = "registry"
+# The roles (docs/row-level-security.md): the owner logs in, owns the database and its tables
+# and runs the migrations; the app role (no login, no superuser, no BYPASSRLS, owns nothing) is
+# what every connection runs as (``SET ROLE``), so row-level security applies to it. The server's
+# own superuser (``postgres``) only creates them.
+OWNER_ROLE = "registry_owner"
+APP_ROLE = "registry_app"
 
 
 def data_dir() -> Path:
@@ -67,9 +73,48 @@ def _ensure_database(socket_dir: str, port: int) -> None:
     with psycopg.connect(
         host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True
     ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        ensure_roles(conn)
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if owner is None:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}" OWNER {OWNER_ROLE}')
+        elif owner[0] != OWNER_ROLE:
+            conn.execute(f'ALTER DATABASE "{DATABASE_NAME}" OWNER TO {OWNER_ROLE}')
+            _hand_tables_to_owner(socket_dir, port)
+
+
+def ensure_roles(conn) -> None:
+    """Create the owner and app roles if missing (``conn``: a superuser's)."""
+    conn.execute(
+        f"""DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+            CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS;
+          END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+            CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+          END IF;
+        END $$"""
+    )
+    conn.execute(f"GRANT {APP_ROLE} TO {OWNER_ROLE}")
+
+
+def _hand_tables_to_owner(socket_dir: str, port: int) -> None:
+    """A data directory from before the roles: its tables belonged to ``postgres``."""
+    import psycopg
+
+    with psycopg.connect(
+        host=socket_dir, port=port, user="postgres", dbname=DATABASE_NAME, autocommit=True
+    ) as conn:
+        conn.execute(
+            f"""DO $$ DECLARE r record; BEGIN
+              FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'p')
+                          AND pg_get_userbyid(c.relowner) = 'postgres' LOOP
+                EXECUTE format('ALTER TABLE %I OWNER TO {OWNER_ROLE}', r.relname);
+              END LOOP;
+            END $$"""
+        )
 
 
 def stop() -> bool:

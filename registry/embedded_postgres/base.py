@@ -1,7 +1,6 @@
 """Django database backend: PostgreSQL, started on first connection (see the package)."""
 
-from django.db.backends.postgresql import base
-
+from registry.db_backend import base
 from registry.embedded_postgres import ensure_running
 
 

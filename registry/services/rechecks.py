@@ -22,7 +22,7 @@ from core.services import audit_record
 from credentials import services as credential_services
 from credentials.choices import LicenseStatus
 from credentials.models import Certification, License, Therapist
-from registry import eligibility
+from registry import eligibility, rls
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
 from registry.models import Booking, Decision, Employment, Spa
 from registry.selectors import (
@@ -54,7 +54,16 @@ def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt
     covering every booking, the cases of all the intakes (one statement), then every decision
     in one INSERT, every changed booking in one UPDATE and their events in one outbox INSERT.
     The engine decides each booking as it would one by one (tests/test_recheck_setwise.py
-    compares the two on a generated world)."""
+    compares the two on a generated world).
+
+    It reads and writes in the system scope (``registry.rls``): the bookings resting on a
+    change are every spa's, whoever made the change (a school revoking, an admin tightening
+    the catalog)."""
+    with rls.system_scope():
+        return _bookings_recheck(actor=actor, bookings=bookings, now=now)
+
+
+def _bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt.datetime) -> list[Booking]:
     rows = list(
         bookings.select_for_update(of=("self",))
         .select_related("spa", "intake")
