@@ -60,5 +60,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super()._rollback()
 
     def _savepoint_rollback(self, sid):
-        self.rls_applied = rls.UNKNOWN
-        return super()._savepoint_rollback(sid)
+        result = super()._savepoint_rollback(sid)  # its statement runs with the settings as they were
+        self.rls_applied = rls.UNKNOWN  # what the savepoint set is undone: set them again
+        return result
