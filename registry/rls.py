@@ -258,8 +258,15 @@ UNKNOWN = _Unknown()
 
 
 def _apply(conn, scope: DbScope | None) -> None:
+    from psycopg.pq import TransactionStatus
+
+    if conn.connection.info.transaction_status == TransactionStatus.INERROR:
+        return  # the statement will fail as it is; the settings are set again after the rollback
     conn.connection.execute(_SETTINGS_SQL, (scope or _EMPTY).values())
     conn.rls_applied = scope
+
+
+_TRANSACTION_CONTROL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
 
 def execute_wrapper(execute, sql, params, many, context):
@@ -268,7 +275,8 @@ def execute_wrapper(execute, sql, params, many, context):
     statement outside a transaction is given one, when there is a scope."""
     conn = context["connection"]
     scope = conn.rls_scope
-    if owner_mode():  # the owner: no policy applies (migrations, the test flush)
+    if owner_mode() or (isinstance(sql, str) and sql.startswith(_TRANSACTION_CONTROL)):
+        # the owner: no policy applies (migrations, the test flush); savepoints read no row
         return execute(sql, params, many, context)
     if conn.in_atomic_block:
         if conn.rls_applied != scope:  # None applied: nothing set in this transaction yet
