@@ -49,9 +49,7 @@ def ensure_database(name: str) -> None:
     """Start the embedded server (in ``REGISTRY_DATA_DIR``) and create database ``name``."""
     import psycopg
 
-    from registry.embedded_postgres import ensure_running
-
-    from registry.embedded_postgres import OWNER_ROLE
+    from registry.embedded_postgres import OWNER_ROLE, ensure_running
 
     socket_dir = ensure_running()
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:

@@ -126,7 +126,8 @@ VIA_BOOKING = Rule("of a visible booking", "booking_id IN (SELECT b.id FROM regi
 VIA_INTAKE = Rule("of a visible intake", "intake_id IN (SELECT i.id FROM registry_intake i)")
 INCIDENT_BOOKING = Rule("the incident's booking", f"id = {_BOOKING}")
 INCIDENT_INTAKE = Rule(
-    "the incident booking's intake", f"id IN (SELECT b.intake_id FROM registry_booking b WHERE b.id = {_BOOKING})"
+    "the incident booking's intake",
+    f"id IN (SELECT b.intake_id FROM registry_booking b WHERE b.id = {_BOOKING})",
 )
 INCIDENT_ROWS = Rule("of the incident's booking", f"booking_id = {_BOOKING}")
 

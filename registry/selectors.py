@@ -202,7 +202,7 @@ ORDER BY t.name, t.id
 # plan too.
 _FACTS_SQL = _FACTS_TEMPLATE.format(
     slot_view=rls.SLOT_VIEW,
-    slot_holding="(" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")"
+    slot_holding="(" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")",
 )
 _FACTS_COLUMNS = 4
 

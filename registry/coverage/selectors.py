@@ -272,7 +272,13 @@ def school_demand(*, school: School, now: dt.datetime) -> SchoolDemand:
     names it) and their intakes, aggregated over every spa — no spa, therapist or client is
     named, and a count under 5, or from a single spa, is suppressed. One query."""
     since = now - dt.timedelta(days=DEMAND_DAYS)
-    params = {**_PARAMS, "school": str(school.pk), "jurisdiction": school.jurisdiction, "since": since, "now": now}
+    params = {
+        **_PARAMS,
+        "school": str(school.pk),
+        "jurisdiction": school.jurisdiction,
+        "since": since,
+        "now": now,
+    }
     # Counts over every spa of the jurisdiction, none named: read in the system scope.
     with rls.system_scope():
         rows = _rows(_DEMAND_SQL, params)

@@ -9,11 +9,10 @@
   savepoint is rolled back.
 """
 
-from django.db.backends.postgresql import base
 from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.postgresql import base
 
 from registry import rls
-
 
 _PROCESS_DEFAULT = object()
 

@@ -108,7 +108,7 @@ def _hand_tables_to_owner(socket_dir: str, port: int) -> None:
     ) as conn:
         conn.execute(
             f"""DO $$ DECLARE r record; BEGIN
-              FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'p')
                           AND pg_get_userbyid(c.relowner) = 'postgres' LOOP
                 EXECUTE format('ALTER TABLE %I OWNER TO {OWNER_ROLE}', r.relname);
