@@ -6,13 +6,18 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 
 from core.retry import retry_on_conflict
+from registry import rls
 
 
 def test_a_deadlock_is_retried_until_it_succeeds(transactional_db):
-    with connection.cursor() as cursor:
+    # DDL is the owner's (the app role owns nothing, registry.rls); the threads run as the app role
+    with rls.as_owner(), connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS retry_probe (id int primary key, v int)")
         cursor.execute("TRUNCATE retry_probe")
         cursor.execute("INSERT INTO retry_probe VALUES (1, 0), (2, 0)")
+        cursor.execute(
+            f"GRANT SELECT, UPDATE ON retry_probe TO {connection.settings_dict['OPTIONS']['assume_role']}"
+        )
     barrier = threading.Barrier(2)
     attempts = {"a": 0, "b": 0}
     errors = []
@@ -44,7 +49,7 @@ def test_a_deadlock_is_retried_until_it_succeeds(transactional_db):
         t.join(30)
     assert errors == []
     assert attempts["a"] + attempts["b"] == 3  # one of them was the deadlock victim and ran again
-    with connection.cursor() as cursor:
+    with rls.as_owner(), connection.cursor() as cursor:
         cursor.execute("SELECT sum(v) FROM retry_probe")
         assert cursor.fetchone()[0] == 4
         cursor.execute("DROP TABLE retry_probe")

@@ -93,7 +93,10 @@ def test_migration_puts_earlier_spa_jurisdictions_in_capitals(db):
 
     migration = importlib.import_module("registry.migrations.0010_spa_jurisdictions_in_capitals")
     spa = Spa.objects.create(name="Old Spa", jurisdiction="US-CA", timezone="UTC")
-    with connection.cursor() as cursor:  # as it was stored before: the constraint aside
+    from registry import rls
+
+    # as it was stored before: the constraint aside (DDL, the owner's: registry.rls)
+    with rls.as_owner(), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE registry_spa DROP CONSTRAINT spa_jurisdiction_iso_3166_2")
         cursor.execute("UPDATE registry_spa SET jurisdiction = ' us-ca' WHERE id = %s", [spa.pk])
     migration.jurisdictions_in_capitals(current_apps, None)
