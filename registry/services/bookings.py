@@ -8,15 +8,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from core.db import insert_unless_conflict_then
 from core.errors import Conflict, DomainError
 from core.models import User
 from core.retry import retry_on_conflict
+from core.services import audit_record
 from credentials.models import Certification, Therapist
-from protocols.choices import BodyRegion
-from registry import eligibility
+from protocols.choices import BodyRegion, SignSeverity
+from registry import eligibility, events
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
 from registry.eligibility import Reason, ReasonCode
 from registry.models import Booking, Decision, Intake, SessionCertification, Spa
@@ -134,8 +136,8 @@ def _session_errors(
     return errors
 
 
-def _case_record(slot: Slot, therapist_id: Any) -> dict[str, Any]:
-    return {
+def _case_record(slot: Slot, therapist_id: Any, supervision: Supervision | None = None) -> dict[str, Any]:
+    record = {
         "spa": str(slot.spa.pk),
         "therapist": str(therapist_id),
         "intake": str(slot.intake.pk),
@@ -144,6 +146,38 @@ def _case_record(slot: Slot, therapist_id: Any) -> dict[str, Any]:
         "focus_region": slot.focus_region,
         "focus_minutes": slot.focus_minutes,
     }
+    if supervision is not None:  # issue 23: who supervised, and what was provisional, at decision time
+        record["supervisor"] = supervision.supervisor_id
+        record["provisional"] = supervision.provisional
+    return record
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """What a decision's log entry records of supervision (issue 23): the supervisor named (or
+    None) and the provisional certifications the session rests on, with their counts."""
+
+    supervisor_id: str | None
+    provisional: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, facts: eligibility.TherapistFacts, case: eligibility.Case) -> Supervision | None:
+        """None when there is nothing to record (no supervisor named, nothing provisional)."""
+        provisional = eligibility.provisional_certifications(facts, case)
+        if case.supervisor is None and not provisional:
+            return None
+        return cls(
+            supervisor_id=case.supervisor.therapist_id if case.supervisor is not None else None,
+            provisional=[
+                {
+                    "certification": c.id,
+                    "protocol": c.protocol,
+                    "supervised_sessions_done": c.supervised_done,
+                    "supervised_sessions": case.protocols[c.protocol].supervised_sessions,
+                }
+                for c in provisional
+            ],
+        )
 
 
 def _reasons(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
@@ -159,6 +193,7 @@ def decision_row(
     result: eligibility.Decision,
     booking: Booking | None,
     now: dt.datetime,
+    supervision: Supervision | None = None,
 ) -> Decision:
     """An unsaved decision record (re-checks insert theirs in bulk)."""
     return Decision(
@@ -169,7 +204,7 @@ def decision_row(
         therapist_id=therapist_id,
         intake=slot.intake,
         booking=booking,
-        case=_case_record(slot, therapist_id),
+        case=_case_record(slot, therapist_id, supervision),
         allowed=result.allowed,
         reasons=_reasons(result.reasons),
         warnings=_reasons(result.warnings),
@@ -224,6 +259,14 @@ def _facts_and_case(
 def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None) -> eligibility.Decision:
     """May this therapist take this slot? The engine on the facts and case as they stand;
     records nothing (the eligibility check, and every booking attempt before it books)."""
+    return _decided(slot, therapist_id, booking_id=booking_id)[0]
+
+
+def _decided(
+    slot: Slot, therapist_id: Any, *, booking_id: Any = None, supervisor_id: Any = None
+) -> tuple[eligibility.Decision, Supervision | None]:
+    """``eligibility_decide`` with a supervisor named (their facts: one more query), and what
+    the decision log records of supervision."""
     # One statement for the case and the facts, as the eligibility check reads them (issue 24;
     # the same case as ``eligibility_case``'s: tests/api/test_catalog_copy.py). A slot's intake
     # is its spa's (``slot_validate``).
@@ -242,7 +285,30 @@ def eligibility_decide(slot: Slot, therapist_id: Any, *, booking_id: Any = None)
         raise Therapist.DoesNotExist(f"No therapist {therapist_id}.")
     if booking_id:
         case = replace(case, booking_id=str(booking_id))
-    return eligibility.decide(facts, case)
+    if supervisor_id is not None:
+        case = replace(
+            case,
+            supervisor=eligibility_facts_for_therapist(
+                therapist_id=supervisor_id, window=(slot.start, slot.end)
+            ),
+        )
+    return eligibility.decide(facts, case), Supervision.of(facts, case)
+
+
+def _supervisor_unavailable(
+    result: eligibility.Decision, name: str, supervisor: Therapist
+) -> eligibility.Decision:
+    reason = Reason(
+        code=ReasonCode.SUPERVISOR_UNAVAILABLE,
+        message=f"{name} or {supervisor.name} is already treating or supervising a session at this time.",
+        supervisor=str(supervisor.pk),
+    )
+    return replace(result, allowed=False, reasons=(*result.reasons, reason))
+
+
+def _supervisor_booked(result: eligibility.Decision) -> bool:
+    """A named supervisor is booked with the session unless the engine found none needed."""
+    return not any(w.code == ReasonCode.SUPERVISOR_NOT_NEEDED for w in result.warnings)
 
 
 def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decision:
@@ -255,17 +321,31 @@ def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decisio
 
 @retry_on_conflict()
 def booking_create(
-    *, actor: User | None, therapist: Therapist, slot: Slot, now: dt.datetime | None = None
+    *,
+    actor: User | None,
+    therapist: Therapist,
+    slot: Slot,
+    supervisor: Therapist | None = None,
+    now: dt.datetime | None = None,
 ) -> BookingOutcome:
     """Book ``therapist`` for ``slot`` only if the engine allows it (invariant 1). The
     therapist and their certifications are locked first, so a revocation that commits first is
     seen. The exclusion constraint on the therapist's time range is the last guard: its
     violation is ``THERAPIST_UNAVAILABLE``, never an error. A refusal commits its decision
-    record like an acceptance (invariant 8)."""
+    record like an acceptance (invariant 8).
+
+    A session resting on a provisional certification needs ``supervisor`` (issue 23): both
+    therapists are locked, in id order (every path locks a therapist before deciding on them);
+    the supervisor's slot is held too, by the slot-hold rows the database keeps for the
+    booking, whose exclusion constraint is the last guard there (``SUPERVISOR_UNAVAILABLE``)."""
     now = now or timezone.now()
+    if supervisor is not None:
+        return _supervised_booking_create(
+            actor=actor, therapist=therapist, slot=slot, supervisor=supervisor, now=now
+        )
     with transaction.atomic():
         _lock_therapist(therapist.pk)
-        result = eligibility_decide(slot, therapist.pk)
+        result, supervision = _decided(slot, therapist.pk)
         booking = None
         if result.allowed:
             booking = Booking(
@@ -293,6 +373,7 @@ def booking_create(
                     result=outcome,
                     booking=made,
                     now=now,
+                    supervision=supervision,
                 )
                 for outcome, made in ((result, booking), (refused, None))
             ]
@@ -307,6 +388,69 @@ def booking_create(
             result=result,
             booking=booking,
             now=now,
+            supervision=supervision,
+        )
+    return BookingOutcome(booking=booking, decision=decision, result=result)
+
+
+def _supervised_booking_create(
+    *, actor: User | None, therapist: Therapist, slot: Slot, supervisor: Therapist, now: dt.datetime
+) -> BookingOutcome:
+    """``booking_create`` naming a supervisor: a few statements more than the unsupervised path
+    (the second lock, the supervisor's facts, a savepoint around the insert)."""
+    with transaction.atomic():
+        for therapist_id in sorted({str(therapist.pk), str(supervisor.pk)}):
+            _lock_therapist(therapist_id)
+        result, supervision = _decided(slot, therapist.pk, supervisor_id=supervisor.pk)
+        booking = None
+        if result.allowed:
+            booking = Booking(
+                spa=slot.spa,
+                therapist=therapist,
+                supervisor=supervisor if _supervisor_booked(result) else None,
+                intake=slot.intake,
+                start=slot.start,
+                end=slot.end,
+                focus_region=slot.focus_region,
+                focus_minutes=slot.focus_minutes,
+                status=BookingStatus.CONFIRMED,
+                warnings=_reasons(result.warnings),
+                created_by=actor if actor is not None and actor.pk else None,
+            )
+            decisions = [
+                decision_row(
+                    actor=actor,
+                    kind=DecisionKind.BOOKING,
+                    slot=slot,
+                    therapist_id=therapist.pk,
+                    result=outcome,
+                    booking=made,
+                    now=now,
+                    supervision=supervision,
+                )
+                for outcome, made in ((result, booking), (_unavailable(result, therapist.name), None))
+            ]
+            try:
+                with transaction.atomic():
+                    inserted = insert_unless_conflict_then(booking, then=tuple(decisions))
+            except IntegrityError:  # a slot hold: the supervisor (or the therapist) is busy
+                result = _supervisor_unavailable(result, therapist.name, supervisor)
+                booking = None
+            else:
+                if inserted:
+                    return BookingOutcome(booking=booking, decision=decisions[0], result=result)
+                return BookingOutcome(
+                    booking=None, decision=decisions[1], result=_unavailable(result, therapist.name)
+                )
+        decision = decision_record(
+            actor=actor,
+            kind=DecisionKind.BOOKING,
+            slot=slot,
+            therapist_id=therapist.pk,
+            result=result,
+            booking=booking,
+            now=now,
+            supervision=supervision,
         )
     return BookingOutcome(booking=booking, decision=decision, result=result)
 
@@ -350,8 +494,83 @@ def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime |
         raise Conflict("A booking cannot be completed before its session starts.")
     booking.status = BookingStatus.COMPLETED
     booking.save(update_fields=["status", "updated_at"])
-    session_certifications_record(booking=booking, now=now)
+    rows = session_certifications_record(booking=booking, now=now)
+    if booking.supervisor_id is not None:
+        certifications_supervised_count(actor=actor, certifications=[r.certification for r in rows], now=now)
     return booking
+
+
+# the adverse events that keep a supervised session from counting (the outcomes issue)
+NOT_COUNTED_SEVERITIES = (SignSeverity.MODERATE, SignSeverity.SERIOUS)
+
+
+def certifications_supervised_count(
+    *, actor: User | None, certifications: list[Certification], now: dt.datetime
+) -> list[Certification]:
+    """Count again, for each provisional certification among ``certifications``, its completed
+    supervised sessions with no moderate or serious adverse event; write the count (audited)
+    and, once it reaches the protocol's ``supervised_sessions``, make the certification full
+    (``scope_full_at``, audited, ``certification.scope_full`` to its school and the spas
+    employing the therapist). A certification flagged for registry review is not made full
+    until the review keeps it: an adverse event never resets the count silently. Derived here,
+    in the transaction of the completion (or of the adverse event), never by a scheduled job.
+    Returns the certifications made full."""
+    ids = [c.pk for c in certifications]
+    if not ids:
+        return []
+    provisional = list(
+        Certification.objects.select_for_update(of=("self",))
+        .select_related("protocol")
+        .filter(pk__in=ids, scope_full_at__isnull=True, protocol__supervised_sessions__gt=0)
+        .order_by("pk")
+    )
+    if not provisional:
+        return []
+    counted = dict(
+        SessionCertification.objects.filter(
+            certification__in=provisional,
+            booking__status=BookingStatus.COMPLETED,
+            booking__supervisor__isnull=False,
+        )
+        .exclude(booking__adverse_events__severity__in=NOT_COUNTED_SEVERITIES)
+        .values("certification")
+        .annotate(n=Count("booking", distinct=True))
+        .values_list("certification", "n")
+    )
+    made_full = []
+    for cert in provisional:
+        done = counted.get(cert.pk, 0)
+        needed = cert.protocol.supervised_sessions
+        fields = {}
+        if done != cert.supervised_sessions_done:
+            fields["supervised_sessions_done"] = done
+        full = done >= needed and not cert.review_required
+        if full:
+            fields["scope_full_at"] = now
+        if not fields:
+            continue
+        before = {name: getattr(cert, name) for name in fields}
+        for name, value in fields.items():
+            setattr(cert, name, value)
+        cert.save(update_fields=list(fields))
+        audit_record(
+            actor=actor,
+            action="certification.scope_full" if full else "certification.supervised_count",
+            obj=cert,
+            before=before,
+            after={**fields, "supervised_sessions": needed},
+            reason=(
+                f"{done} of {needed} supervised sessions completed with no moderate or serious adverse event"
+            ),
+        )
+        if full:
+            events.certification_event(
+                "certification.scope_full",
+                cert,
+                reason=f"{done} of {needed} supervised sessions completed; the scope is full.",
+            )
+            made_full.append(cert)
+    return made_full
 
 
 def session_certifications_record(*, booking: Booking, now: dt.datetime) -> list[SessionCertification]:
@@ -384,14 +603,25 @@ def session_certifications_record(*, booking: Booking, now: dt.datetime) -> list
 
 @retry_on_conflict()
 def booking_reassign(
-    *, actor: User | None, booking: Booking, therapist: Therapist, now: dt.datetime | None = None
+    *,
+    actor: User | None,
+    booking: Booking,
+    therapist: Therapist,
+    supervisor: Therapist | None = None,
+    now: dt.datetime | None = None,
 ) -> BookingOutcome:
-    """Move a booking to another therapist, decided like a new booking for the same intake and
-    slot. Allowed: the booking is confirmed with the new therapist. Refused: the booking is
-    unchanged, and the decision is recorded either way."""
+    """Move a booking to another therapist (or keep the therapist with another ``supervisor``),
+    decided like a new booking for the same intake and slot. Allowed: the booking is confirmed
+    with the new therapist and supervisor (none unless the session needs one). Refused: the
+    booking is unchanged, and the decision is recorded either way."""
     now = now or timezone.now()
     with transaction.atomic():
-        for therapist_id in sorted([str(booking.therapist_id), str(therapist.pk)]):
+        people = {str(booking.therapist_id), str(therapist.pk)}
+        if booking.supervisor_id is not None:
+            people.add(str(booking.supervisor_id))
+        if supervisor is not None:
+            people.add(str(supervisor.pk))
+        for therapist_id in sorted(people):
             _lock_therapist(therapist_id)
         booking = _locked_booking(booking)
         if booking.status not in ACTIVE_BOOKING_STATUSES:
@@ -399,12 +629,20 @@ def booking_reassign(
         if booking.start <= now:
             raise Conflict("A booking whose session has started cannot be reassigned.")
         slot = slot_of(booking)
-        booking_id = booking.pk if therapist.pk == booking.therapist_id else None
-        result = eligibility_decide(slot, therapist.pk, booking_id=booking_id)
+        # the booking's own holds do not collide with it, whoever treats or supervises it now
+        result, supervision = _decided(
+            slot,
+            therapist.pk,
+            booking_id=booking.pk,
+            supervisor_id=supervisor.pk if supervisor is not None else None,
+        )
         if result.allowed:
             try:
                 with transaction.atomic():
                     booking.therapist = therapist
+                    booking.supervisor = (
+                        supervisor if supervisor is not None and _supervisor_booked(result) else None
+                    )
                     booking.status = BookingStatus.CONFIRMED
                     booking.reasons = []
                     booking.warnings = _reasons(result.warnings)
@@ -412,7 +650,11 @@ def booking_reassign(
                     booking.save()
             except IntegrityError:
                 booking.refresh_from_db()
-                result = _unavailable(result, therapist.name)
+                result = (
+                    _unavailable(result, therapist.name)
+                    if supervisor is None
+                    else _supervisor_unavailable(result, therapist.name, supervisor)
+                )
         decision = decision_record(
             actor=actor,
             kind=DecisionKind.REASSIGNMENT,
@@ -421,6 +663,7 @@ def booking_reassign(
             result=result,
             booking=booking,
             now=now,
+            supervision=supervision,
         )
     return BookingOutcome(booking=booking if result.allowed else None, decision=decision, result=result)
 

@@ -40,9 +40,11 @@ from registry import events
 from registry.choices import AdverseEventKind, BookingStatus, OutcomeSeverity
 from registry.models import AdverseEvent, Booking, SessionCertification, SessionOutcome
 from registry.services.bookings import (
+    NOT_COUNTED_SEVERITIES,
     _lock_therapist,
     _locked_booking,
     booking_complete,
+    certifications_supervised_count,
     session_certifications_record,
 )
 from registry.services.credentials import certifications_flag_for_review
@@ -218,7 +220,35 @@ def adverse_event_record(
                 f"({protocol.slug if protocol else 'no protocol'}, {where})."
             ),
         )
+    if booking.supervisor_id is not None and severity in NOT_COUNTED_SEVERITIES:
+        _supervised_session_harmed(
+            actor=actor, booking=booking, event=event, certifications=certifications, now=now
+        )
     return event
+
+
+def _supervised_session_harmed(
+    *, actor: User | None, booking: Booking, event: AdverseEvent, certifications: list, now: dt.datetime
+) -> None:
+    """Issue 23: a moderate or serious event on a supervised session under a provisional
+    certification resets nothing silently — the session stops counting towards full scope (the
+    count is derived again, audited) and the certification goes to registry review (a serious
+    event has flagged it already), which holds its promotion until the review keeps it."""
+    provisional = [
+        c for c in certifications if c.protocol.supervised_sessions > 0 and c.scope_full_at is None
+    ]
+    if not provisional:
+        return
+    if event.severity != SignSeverity.SERIOUS:  # a serious one has flagged every certification
+        certifications_flag_for_review(
+            actor=actor,
+            certifications=provisional,
+            reason=(
+                f"{event.severity.capitalize()} adverse event {event.pk} on supervised session "
+                f"{booking.pk} ({booking.end:%Y-%m-%d}) while the certification was provisional."
+            ),
+        )
+    certifications_supervised_count(actor=actor, certifications=provisional, now=now)
 
 
 def _completed(booking: Booking, what: str) -> None:
