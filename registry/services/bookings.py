@@ -28,6 +28,7 @@ from registry.selectors import (
     eligibility_check_facts,
     eligibility_facts_for_spa,
     eligibility_facts_for_therapist,
+    eligibility_facts_for_therapists,
 )
 
 
@@ -673,6 +674,10 @@ class Candidate:
     therapist_id: str
     name: str
     result: eligibility.Decision
+    # issue 23: the session would rest on a provisional certification, and who could supervise
+    # it (id, name): the spa's therapists qualified and free in the slot
+    provisional: bool = False
+    supervisors: tuple[tuple[str, str], ...] = ()
 
 
 def eligible_therapists(*, slot: Slot, exclude_booking_id: Any = None) -> list[Candidate]:
@@ -692,12 +697,22 @@ def eligible_therapists(*, slot: Slot, exclude_booking_id: Any = None) -> list[C
 def _candidates(case: eligibility.Case) -> list[Candidate]:
     """Every therapist employed at the case's spa, decided: allowed first, then by name. One
     query."""
-    candidates = [
-        Candidate(therapist_id=facts.therapist_id, name=facts.name, result=eligibility.decide(facts, case))
-        for facts in eligibility_facts_for_spa(
-            spa_id=case.spa_id, window=(case.start, case.end), spa_timezone=case.spa_timezone
+    staff = eligibility_facts_for_spa(
+        spa_id=case.spa_id, window=(case.start, case.end), spa_timezone=case.spa_timezone
+    )
+    candidates = []
+    for facts in staff:
+        provisional = bool(eligibility.provisional_certifications(facts, case))
+        supervisors = eligibility.qualified_supervisors(facts, case, staff) if provisional else []
+        candidates.append(
+            Candidate(
+                therapist_id=facts.therapist_id,
+                name=facts.name,
+                result=eligibility.decide(facts, case),
+                provisional=provisional,
+                supervisors=tuple((s.therapist_id, s.name) for s in supervisors),
+            )
         )
-    ]
     candidates.sort(key=lambda c: (not c.result.allowed, c.name, c.therapist_id))
     return candidates
 
@@ -753,11 +768,13 @@ def eligibility_check(
     duration_minutes: int,
     focus_region: str | None,
     focus_minutes: int,
+    supervisor_id: Any = None,
 ) -> eligibility.Decision:
     """May this therapist take this session at the spa? ``eligibility_decide`` by ids: the spa
     asks about its own intakes and the therapists it employs (an employment not ended by its
     today, as the API's tenancy has it); any other id is unknown, as if it did not exist.
-    Nothing is recorded. One query, whatever the size of the registry."""
+    Nothing is recorded. One query, whatever the size of the registry; one more with a
+    ``supervisor_id`` (issue 23), who must be employed at the spa in the same sense."""
     errors = _session_start_errors(
         start=start, duration_minutes=duration_minutes, focus_region=focus_region, focus_minutes=focus_minutes
     )
@@ -774,8 +791,17 @@ def eligibility_check(
     today = timezone.now().astimezone(ZoneInfo(spa.timezone)).date()
     if facts is None or not facts.employed_at(str(spa.pk), today):
         errors["therapist"] = [UNKNOWN_ID.format(therapist_id)]
+    supervisor = None
+    if supervisor_id is not None:
+        supervisor = eligibility_facts_for_therapists(
+            therapist_ids=[supervisor_id], window=(start, start + dt.timedelta(minutes=duration_minutes))
+        ).get(str(supervisor_id))
+        if supervisor is None or not supervisor.employed_at(str(spa.pk), today):
+            errors["supervisor"] = [UNKNOWN_ID.format(supervisor_id)]
     if errors or case is None or facts is None:
         raise DomainError("The request has invalid fields.", errors=errors)
+    if supervisor is not None:
+        case = replace(case, supervisor=supervisor)
     return eligibility.decide(facts, case)
 
 
