@@ -28,7 +28,7 @@ class Protocol(models.Model):
     version = models.CharField(max_length=40, default="1")
     # Provisional scope (issue 23): a new certification in this protocol is provisional until
     # its therapist has completed this many supervised sessions under it (0: full at once).
-    supervised_sessions = models.PositiveSmallIntegerField(default=0)
+    supervised_sessions = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["slug"]
