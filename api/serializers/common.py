@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.fields import EnumField
@@ -14,11 +13,8 @@ from registry.eligibility import ReasonCode
 REASON_CODES = sorted({*(c.value for c in ReasonCode), *(c.value for c in IssuanceReasonCode)})
 
 
-@extend_schema_field(
-    {"type": "string", "enum": REASON_CODES, "description": "A stable reason code (API.md, Reason codes)."}
-)
 class ReasonCodeField(serializers.CharField):
-    pass
+    """A reason's stable code: documented as the ``ReasonCode`` enum (``api.schema``)."""
 
 
 class SupervisorReasonSerializer(serializers.Serializer):

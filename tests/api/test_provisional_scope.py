@@ -129,5 +129,7 @@ def test_the_schema_documents_the_supervisor_field_and_every_reason_code():
     assert "supervisors" in components["Candidate"]["properties"]
     assert "supervised_sessions" in components["Protocol"]["properties"]
     assert "supervised_sessions" in components["PatchedProtocolUpdateRequest"]["properties"]
-    enum = set(components["Reason"]["properties"]["code"]["enum"])
+    code = components["Reason"]["properties"]["code"]
+    assert code == {"$ref": "#/components/schemas/ReasonCode"}
+    enum = set(components["ReasonCode"]["enum"])
     assert {c.value for c in ReasonCode} <= enum
