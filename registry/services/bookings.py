@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.db import insert_unless_conflict_then
@@ -488,6 +488,18 @@ def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime |
     session rested on are recorded with it (``session_certifications_record``): the safety
     record counts the session under their protocols."""
     now = now or timezone.now()
+    booking, rows = booking_complete_uncounted(booking=booking, now=now)
+    if booking.supervisor_id is not None:
+        certifications_supervised_count(actor=actor, certifications=[r.certification for r in rows], now=now)
+    return booking
+
+
+def booking_complete_uncounted(
+    *, booking: Booking, now: dt.datetime
+) -> tuple[Booking, list[SessionCertification]]:
+    """``booking_complete`` without counting supervised sessions: for a caller that records
+    something the count depends on first (the session's outcome and its adverse event) and
+    then counts (``certifications_supervised_count``). Call inside a transaction."""
     booking = _locked_booking(booking)
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(f"A {booking.status} booking cannot be completed.")
@@ -495,10 +507,7 @@ def booking_complete(*, actor: User | None, booking: Booking, now: dt.datetime |
         raise Conflict("A booking cannot be completed before its session starts.")
     booking.status = BookingStatus.COMPLETED
     booking.save(update_fields=["status", "updated_at"])
-    rows = session_certifications_record(booking=booking, now=now)
-    if booking.supervisor_id is not None:
-        certifications_supervised_count(actor=actor, certifications=[r.certification for r in rows], now=now)
-    return booking
+    return booking, session_certifications_record(booking=booking, now=now)
 
 
 # the adverse events that keep a supervised session from counting (the outcomes issue)
@@ -506,7 +515,11 @@ NOT_COUNTED_SEVERITIES = (SignSeverity.MODERATE, SignSeverity.SERIOUS)
 
 
 def certifications_supervised_count(
-    *, actor: User | None, certifications: list[Certification], now: dt.datetime
+    *,
+    actor: User | None,
+    certifications: list[Certification],
+    now: dt.datetime,
+    recount_full: frozenset[Any] = frozenset(),
 ) -> list[Certification]:
     """Count again, for each provisional certification among ``certifications``, its completed
     supervised sessions with no moderate or serious adverse event; write the count (audited)
@@ -515,14 +528,20 @@ def certifications_supervised_count(
     employing the therapist). A certification flagged for registry review is not made full
     until the review keeps it: an adverse event never resets the count silently. Derived here,
     in the transaction of the completion (or of the adverse event), never by a scheduled job.
-    Returns the certifications made full."""
+    Returns the certifications made full.
+
+    ``recount_full``: ids of full certifications among ``certifications`` that were made full by
+    this count (not attested, not grandfathered) and whose count a moderate or serious event
+    has just lowered: counted again, and below the protocol's number they are provisional again
+    (``scope_full_at`` cleared, audited ``certification.scope_provisional``)."""
     ids = [c.pk for c in certifications]
     if not ids:
         return []
     provisional = list(
         Certification.objects.select_for_update(of=("self",))
         .select_related("protocol")
-        .filter(pk__in=ids, scope_full_at__isnull=True, protocol__supervised_sessions__gt=0)
+        .filter(pk__in=ids, protocol__supervised_sessions__gt=0)
+        .filter(Q(scope_full_at__isnull=True) | Q(pk__in=list(recount_full)))
         .order_by("pk")
     )
     if not provisional:
@@ -542,9 +561,15 @@ def certifications_supervised_count(
     for cert in provisional:
         done = counted.get(cert.pk, 0)
         needed = cert.protocol.supervised_sessions
-        fields = {}
+        fields: dict[str, Any] = {}
         if done != cert.supervised_sessions_done:
             fields["supervised_sessions_done"] = done
+        if cert.scope_full_at is not None:  # a promotion by counting, its count lowered by harm
+            if done < needed:
+                fields["scope_full_at"] = None
+            if fields:
+                _promotion_withdrawn(actor=actor, cert=cert, fields=fields, done=done, needed=needed)
+            continue
         full = done >= needed and not cert.review_required
         if full:
             fields["scope_full_at"] = now
@@ -572,6 +597,28 @@ def certifications_supervised_count(
             )
             made_full.append(cert)
     return made_full
+
+
+def _promotion_withdrawn(
+    *, actor: User | None, cert: Certification, fields: dict[str, Any], done: int, needed: int
+) -> None:
+    before = {name: getattr(cert, name) for name in fields}
+    for name, value in fields.items():
+        setattr(cert, name, value)
+    cert.save(update_fields=list(fields))
+    provisional_again = "scope_full_at" in fields
+    audit_record(
+        actor=actor,
+        action="certification.scope_provisional" if provisional_again else "certification.supervised_count",
+        obj=cert,
+        before=before,
+        after={**fields, "supervised_sessions": needed},
+        reason=(
+            f"A moderate or serious adverse event on a supervised session that counted: {done} of "
+            f"{needed} supervised sessions now count"
+            + ("; the certification is provisional again." if provisional_again else ".")
+        ),
+    )
 
 
 def session_certifications_record(*, booking: Booking, now: dt.datetime) -> list[SessionCertification]:

@@ -333,3 +333,73 @@ def test_a_moderate_event_on_a_supervised_session_also_goes_to_review(p):
     cert = Certification.objects.get(pk=p.nora_cert.pk)
     assert cert.review_required
     assert cert.supervised_sessions_done == 0
+
+
+def _all_signs(present):
+    from protocols.models import OutcomeSign
+
+    return {s.code: s.code in present for s in OutcomeSign.objects.all()}
+
+
+def test_the_nth_supervised_session_completed_with_a_moderate_sign_does_not_promote(p):
+    from registry.services.outcomes import booking_complete_with_outcome
+
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    base = timezone.now() - dt.timedelta(days=2)
+    for i in range(N - 1):
+        supervised_session_done(p, base + i * 3 * HOUR)
+    start = base + N * 3 * HOUR
+    nth = book(p, p.nora, start, supervisor=p.sue, intake=past_intake(p, start)).booking
+    _, result = booking_complete_with_outcome(
+        actor=p.w.desk, booking=nth, pain_after=4, signs=_all_signs({moderate.code}), now=start + 2 * HOUR
+    )
+    assert result.adverse_event is not None
+    cert = Certification.objects.get(pk=p.nora_cert.pk)
+    assert cert.scope_full_at is None
+    assert cert.supervised_sessions_done == N - 1
+    assert cert.review_required
+    assert not OutboxEvent.objects.filter(type="certification.scope_full").exists()
+    assert not AuditEvent.objects.filter(action="certification.scope_full").exists()
+
+
+def test_a_moderate_event_reported_later_on_the_nth_session_makes_the_certification_provisional_again(p):
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    base = timezone.now() - dt.timedelta(days=3)
+    last = None
+    for i in range(N):
+        last = supervised_session_done(p, base + i * 3 * HOUR)
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+    adverse_event_report(actor=p.w.desk, booking=last, signs=[moderate.code], narrative="Worse next day.")
+    cert = Certification.objects.get(pk=p.nora_cert.pk)
+    assert cert.scope_full_at is None
+    assert cert.supervised_sessions_done == N - 1
+    assert cert.review_required
+    audit = AuditEvent.objects.get(action="certification.scope_provisional", object_id=str(cert.pk))
+    assert audit.after["scope_full_at"] is None
+    assert codes(book(p, p.nora, p.w.start)) == ["SUPERVISION_REQUIRED"]
+
+
+def test_an_event_after_a_session_the_promotion_did_not_count_leaves_the_certification_full(p):
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    base = timezone.now() - dt.timedelta(days=3)
+    for i in range(N):
+        supervised_session_done(p, base + i * 3 * HOUR)
+    start = base + N * 3 * HOUR
+    later = booking_complete(
+        actor=p.w.desk,
+        booking=book(p, p.nora, start, intake=past_intake(p, start)).booking,
+        now=start + 2 * HOUR,
+    )
+    adverse_event_report(actor=p.w.desk, booking=later, signs=[moderate.code], narrative="Worse.")
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+def test_a_moderate_event_on_a_session_of_an_attested_certification_does_not_withdraw_the_attestation(p):
+    from registry.services.credentials import certification_scope_attest
+
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    first = supervised_session_done(p, timezone.now() - dt.timedelta(days=2))
+    certification_scope_attest(actor=None, certification=p.nora_cert, reason="Proctored at the hospital.")
+    adverse_event_report(actor=p.w.desk, booking=first, signs=[moderate.code], narrative="Worse.")
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
