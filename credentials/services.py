@@ -1272,9 +1272,7 @@ def certification_scope_attest(
     through the booking gate; audited with the reason. Refused for a revoked or already full
     certification, or one whose protocol asks for no supervised sessions."""
     at = at or timezone.now()
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("Say why the scope is attested.", errors={"reason": ["A reason is required."]})
+    reason = _text("reason", reason, label="why the scope is attested")
     locked = Certification.objects.select_for_update().select_related("protocol").get(pk=certification.pk)
     if locked.revoked_at is not None:
         raise Conflict("A revoked certification cannot be made full.")

@@ -320,6 +320,58 @@ def _unavailable(result: eligibility.Decision, name: str) -> eligibility.Decisio
     return replace(result, allowed=False, reasons=(*result.reasons, reason))
 
 
+def _confirmed_booking(
+    *,
+    actor: User | None,
+    therapist: Therapist,
+    slot: Slot,
+    result: eligibility.Decision,
+    supervisor: Therapist | None = None,
+) -> Booking:
+    """The (unsaved) confirmed booking of an allowed decision."""
+    return Booking(
+        spa=slot.spa,
+        therapist=therapist,
+        supervisor=supervisor,
+        intake=slot.intake,
+        start=slot.start,
+        end=slot.end,
+        focus_region=slot.focus_region,
+        focus_minutes=slot.focus_minutes,
+        status=BookingStatus.CONFIRMED,
+        warnings=_reasons(result.warnings),
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+
+
+def _accepted_or_refused(
+    *,
+    actor: User | None,
+    slot: Slot,
+    therapist: Therapist,
+    booking: Booking,
+    now: dt.datetime,
+    accepted: eligibility.Decision,
+    refused: eligibility.Decision,
+    supervision: Supervision | None,
+) -> list[Decision]:
+    """The two decisions of a booking insert: the acceptance (the booking went in) and the
+    refusal written instead when an exclusion constraint keeps it out."""
+    return [
+        decision_row(
+            actor=actor,
+            kind=DecisionKind.BOOKING,
+            slot=slot,
+            therapist_id=therapist.pk,
+            result=outcome,
+            booking=made,
+            now=now,
+            supervision=supervision,
+        )
+        for outcome, made in ((accepted, booking), (refused, None))
+    ]
+
+
 @retry_on_conflict()
 def booking_create(
     *,
@@ -349,35 +401,21 @@ def booking_create(
         result, supervision = _decided(slot, therapist.pk)
         booking = None
         if result.allowed:
-            booking = Booking(
-                spa=slot.spa,
-                therapist=therapist,
-                intake=slot.intake,
-                start=slot.start,
-                end=slot.end,
-                focus_region=slot.focus_region,
-                focus_minutes=slot.focus_minutes,
-                status=BookingStatus.CONFIRMED,
-                warnings=_reasons(result.warnings),
-                created_by=actor if actor is not None and actor.pk else None,
-            )
+            booking = _confirmed_booking(actor=actor, therapist=therapist, slot=slot, result=result)
             # Issue 24: the booking and its decision in ONE statement. The exclusion constraint
             # is the last guard: a row it refuses is not inserted (ON CONFLICT DO NOTHING, no
             # savepoint) and the refusal's decision is written instead of the acceptance's.
             refused = _unavailable(result, therapist.name)
-            decisions = [
-                decision_row(
-                    actor=actor,
-                    kind=DecisionKind.BOOKING,
-                    slot=slot,
-                    therapist_id=therapist.pk,
-                    result=outcome,
-                    booking=made,
-                    now=now,
-                    supervision=supervision,
-                )
-                for outcome, made in ((result, booking), (refused, None))
-            ]
+            decisions = _accepted_or_refused(
+                actor=actor,
+                slot=slot,
+                therapist=therapist,
+                booking=booking,
+                now=now,
+                accepted=result,
+                refused=refused,
+                supervision=supervision,
+            )
             if insert_unless_conflict_then(booking, then=tuple(decisions)):
                 return BookingOutcome(booking=booking, decision=decisions[0], result=result)
             return BookingOutcome(booking=None, decision=decisions[1], result=refused)
@@ -405,32 +443,23 @@ def _supervised_booking_create(
         result, supervision = _decided(slot, therapist.pk, supervisor_id=supervisor.pk)
         booking = None
         if result.allowed:
-            booking = Booking(
-                spa=slot.spa,
+            booking = _confirmed_booking(
+                actor=actor,
                 therapist=therapist,
+                slot=slot,
+                result=result,
                 supervisor=supervisor if _supervisor_booked(result) else None,
-                intake=slot.intake,
-                start=slot.start,
-                end=slot.end,
-                focus_region=slot.focus_region,
-                focus_minutes=slot.focus_minutes,
-                status=BookingStatus.CONFIRMED,
-                warnings=_reasons(result.warnings),
-                created_by=actor if actor is not None and actor.pk else None,
             )
-            decisions = [
-                decision_row(
-                    actor=actor,
-                    kind=DecisionKind.BOOKING,
-                    slot=slot,
-                    therapist_id=therapist.pk,
-                    result=outcome,
-                    booking=made,
-                    now=now,
-                    supervision=supervision,
-                )
-                for outcome, made in ((result, booking), (_unavailable(result, therapist.name), None))
-            ]
+            decisions = _accepted_or_refused(
+                actor=actor,
+                slot=slot,
+                therapist=therapist,
+                booking=booking,
+                now=now,
+                accepted=result,
+                refused=_unavailable(result, therapist.name),
+                supervision=supervision,
+            )
             try:
                 with transaction.atomic():
                     inserted = insert_unless_conflict_then(booking, then=tuple(decisions))
