@@ -235,3 +235,24 @@ class TimezoneFieldExtension(OpenApiSerializerFieldExtension):
             "enum": list(self.target.choices),
             "description": "An IANA time zone name, e.g. `America/Los_Angeles`.",
         }
+
+
+class ReasonCodeFieldExtension(OpenApiSerializerFieldExtension):
+    """``ReasonCodeField`` → ``$ref: #/components/schemas/ReasonCode``: every stable code of the
+    booking gate (the supervision codes of issue 23 included) and of issuance, listed once."""
+
+    target_class = "api.serializers.common.ReasonCodeField"
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return "ReasonCode"
+
+    def map_serializer_field(self, auto_schema, direction):
+        from api.serializers.common import REASON_CODES
+
+        return {
+            "type": "string",
+            "enum": list(REASON_CODES),
+            "description": "A stable reason code (API.md, Reason codes; docs/provisional-scope.md for "
+            "SUPERVISION_REQUIRED, SUPERVISOR_NOT_QUALIFIED, SUPERVISOR_UNAVAILABLE, SUPERVISOR_NOT_NEEDED).",
+        }

@@ -278,6 +278,12 @@ class Certification(models.Model):
         related_name="certifications",
     )
     status_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Provisional scope (issue 23): in a protocol with ``supervised_sessions``, the certification
+    # is provisional until ``scope_full_at``; ``supervised_sessions_done`` counts its completed
+    # supervised sessions with no moderate or serious adverse event, as of the last completion.
+    # Both written only by the completion of a booking (registry.services.bookings).
+    supervised_sessions_done = models.PositiveSmallIntegerField(default=0)
+    scope_full_at = models.DateTimeField(null=True, blank=True)
 
     # The only columns an UPDATE may change (the trigger in the migration holds it).
     MUTABLE_FIELDS = (
@@ -288,6 +294,8 @@ class Certification(models.Model):
         "review_reason",
         "reviewed_at",
         "reviewed_by_id",
+        "supervised_sessions_done",
+        "scope_full_at",
     )
 
     class Meta:

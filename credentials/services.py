@@ -1257,3 +1257,35 @@ def certification_review_clear(
         reason=reason,
     )
     return current
+
+
+# --- provisional scope (issue 23) -------------------------------------------------------------
+
+
+@transaction.atomic
+def certification_scope_attest(
+    *, actor: User | None, certification: Certification, reason: str, at: dt.datetime | None = None
+) -> Certification:
+    """Registry staff attest that a provisional certification's supervised sessions were done
+    and evaluated outside the registry (before it existed, or under a hospital's proctoring):
+    it is full from ``at``. The one way to full scope besides completing supervised sessions
+    through the booking gate; audited with the reason. Refused for a revoked or already full
+    certification, or one whose protocol asks for no supervised sessions."""
+    at = at or timezone.now()
+    reason = _text("reason", reason, label="why the scope is attested")
+    locked = Certification.objects.select_for_update().select_related("protocol").get(pk=certification.pk)
+    if locked.revoked_at is not None:
+        raise Conflict("A revoked certification cannot be made full.")
+    if locked.scope_full_at is not None or locked.protocol.supervised_sessions <= 0:
+        raise Conflict("This certification is not provisional.")
+    locked.scope_full_at = at
+    locked.save(update_fields=["scope_full_at"])
+    audit_record(
+        actor=actor,
+        action="certification.scope_attested",
+        obj=locked,
+        before={"scope_full_at": None},
+        after={"scope_full_at": at, "supervised_sessions_done": locked.supervised_sessions_done},
+        reason=reason,
+    )
+    return locked

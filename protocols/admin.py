@@ -66,7 +66,15 @@ class RequirementGroupInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Protocol)
 class ProtocolAdmin(ReadOnlyCatalogAdmin):
-    list_display = ["slug", "name", "region", "max_focus_minutes", "validity_months", "version"]
+    list_display = [
+        "slug",
+        "name",
+        "region",
+        "max_focus_minutes",
+        "supervised_sessions",
+        "validity_months",
+        "version",
+    ]
     list_filter = ["region", "version"]
     search_fields = ["slug", "name", "source", "modules__title"]
     fields = [
@@ -74,6 +82,7 @@ class ProtocolAdmin(ReadOnlyCatalogAdmin):
         "name",
         "region",
         "max_focus_minutes",
+        "supervised_sessions",
         "validity_months",
         "min_instructor_years",
         "min_instructor_cases",

@@ -35,6 +35,12 @@ KNGF_LBP = (
     "section: massage is not recommended for lumbosacral radicular syndrome, not as a sole "
     "intervention, and brief where used."
 )
+SUPERVISED_SOURCE = (
+    "Supervised sessions: 5, an example number for the protocols whose harm-avoidance module is "
+    "the longest (12 hours), modelled on hospitals' focused professional practice evaluation "
+    "(The Joint Commission, Medical Staff standard MS.08.01.01: a period of focused evaluation "
+    "for every newly granted privilege); the clinical lead sets the real number."
+)
 NICE_SCIATICA = "NICE Clinical Knowledge Summaries, Sciatica (lumbar radiculopathy): assessing for red flags."
 BMJ_CES = "BMJ Best Practice, Cauda equina syndrome: diagnosis approach."
 NICE_LBP = (
@@ -114,9 +120,11 @@ PROTOCOLS: list[dict[str, Any]] = [
             f"{EXAMPLE} {FOUNDING_CASE} This is the protocol the therapist in that case lacked. "
             f"Focus limit 30 minutes, half the hour that preceded the harm: {KNGF_LBP} Red flags: "
             f"{NICE_SCIATICA} {BMJ_CES} Prerequisite (the non-radicular low-back protocol): an "
-            "example choice for the clinical lead."
+            "example choice for the clinical lead. "
+            f"{SUPERVISED_SOURCE}"
         ),
         "version": "1",
+        "supervised_sessions": 5,
     },
     {
         "slug": "neck-radiculopathy",
@@ -149,8 +157,10 @@ PROTOCOLS: list[dict[str, Any]] = [
             f"{EXAMPLE} {FOUNDING_CASE} Focus limit 20 minutes: an example value by analogy with "
             f"the lumbar radicular protocol ({KNGF_LBP}); no cervical-specific source yet, for "
             "the clinical lead to set."
+            f" {SUPERVISED_SOURCE}"
         ),
         "version": "1",
+        "supervised_sessions": 5,
     },
     {
         "slug": "post-concussion",

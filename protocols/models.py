@@ -11,7 +11,9 @@ from protocols.choices import BodyRegion, ModuleKind, ScreeningAction, SignSever
 class Protocol(models.Model):
     """A specific treatment protocol a therapist can be certified in. Its training has three
     modules (one per kind); a certification lasts ``validity_months``; one session may hold
-    at most ``max_focus_minutes`` of focused work on its region (past that, overstimulation)."""
+    at most ``max_focus_minutes`` of focused work on its region (past that, overstimulation).
+    A certification in it is provisional for its first ``supervised_sessions`` sessions, each
+    one supervised by a therapist fully certified in it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(max_length=80, unique=True)
@@ -24,10 +26,18 @@ class Protocol(models.Model):
     prerequisites = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="required_by")
     source = models.TextField()
     version = models.CharField(max_length=40, default="1")
+    # Provisional scope (issue 23): a new certification in this protocol is provisional until
+    # its therapist has completed this many supervised sessions under it (0: full at once).
+    supervised_sessions = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["slug"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(supervised_sessions__gte=0, supervised_sessions__lte=100),
+                name="protocol_supervised_sessions_range",
+                violation_error_message="Supervised sessions are 0 to 100.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(max_focus_minutes__gt=0),
                 name="protocol_focus_minutes_positive",

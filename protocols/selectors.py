@@ -66,6 +66,7 @@ def protocol_as_dict(protocol: Protocol) -> dict[str, Any]:
         ],
         "source": protocol.source,
         "version": protocol.version,
+        "supervised_sessions": protocol.supervised_sessions,
     }
 
 

@@ -55,6 +55,7 @@ Maybe = T | Literal[_Unset.UNSET]
 
 # Bounds of a protocol's numbers (also documented in the API schema).
 FOCUS_MINUTES_RANGE = (1, 600)
+SUPERVISED_SESSIONS_RANGE = (0, 100)
 VALIDITY_MONTHS_RANGE = (1, 240)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -122,10 +123,12 @@ def focus_limits_tightened(before: Mapping[str, int], after: Mapping[str, int]) 
 def protocol_rule_tightened(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     """A protocol change tightens a booking rule when its focus limit is lowered or moved to
     another region (``before``/``after`` as ``protocol_as_dict``). Modules, validity and
-    instructor minimums rule issuance, not bookings: certificates already issued stand."""
+    instructor minimums rule issuance, not bookings: certificates already issued stand. More
+    ``supervised_sessions`` tighten too: a certification not yet full may need a supervisor
+    again (issue 23)."""
     return focus_limits_tightened(
         {before["region"]: before["max_focus_minutes"]}, {after["region"]: after["max_focus_minutes"]}
-    )
+    ) or after.get("supervised_sessions", 0) > before.get("supervised_sessions", 0)
 
 
 def screening_question_tightened(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
@@ -379,6 +382,7 @@ def protocol_create(
     prerequisites: Sequence[str] = (),
     source: str,
     version: str = "1",
+    supervised_sessions: int = 0,
     reason: str = "",
 ) -> Protocol:
     """A protocol is trained in exactly three modules (fundamentals, critical details, harm
@@ -412,6 +416,12 @@ def protocol_create(
         ),
         "source": errors.text("source", source),
         "version": errors.text("version", version, max_length=40),
+        "supervised_sessions": errors.integer(
+            "supervised_sessions",
+            supervised_sessions,
+            minimum=SUPERVISED_SESSIONS_RANGE[0],
+            maximum=SUPERVISED_SESSIONS_RANGE[1],
+        ),
     }
     cleaned_modules = _clean_modules(errors, modules)
     prereqs = _clean_prerequisites(errors, prerequisites, own_slug=slug)
@@ -450,6 +460,7 @@ def protocol_update(
     prerequisites: Maybe[Sequence[str]] = UNSET,
     source: Maybe[str] = UNSET,
     version: Maybe[str] = UNSET,
+    supervised_sessions: Maybe[int] = UNSET,
     reason: str = "",
 ) -> ProtocolUpdateResult:
     """Change a protocol (its slug stays). ``modules``, when given, are all three again and
@@ -492,6 +503,13 @@ def protocol_update(
         wanted["source"] = errors.text("source", source)
     if version is not UNSET:
         wanted["version"] = errors.text("version", version, max_length=40)
+    if supervised_sessions is not UNSET:
+        wanted["supervised_sessions"] = errors.integer(
+            "supervised_sessions",
+            supervised_sessions,
+            minimum=SUPERVISED_SESSIONS_RANGE[0],
+            maximum=SUPERVISED_SESSIONS_RANGE[1],
+        )
     if modules is not UNSET:
         wanted["modules"] = _clean_modules(errors, modules)
     prereqs: list[Protocol] = []

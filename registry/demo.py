@@ -14,13 +14,14 @@ from django.utils import timezone
 
 from core.models import User
 from credentials.demo import load_credentials_demo
-from credentials.models import Therapist
+from credentials.models import Certification, Therapist
 from protocols.models import Condition
 from protocols.selectors import screening_question_list
 from registry.choices import Role
 from registry.models import Employment, Intake, Spa
 from registry.services.accounts import token_ensure, user_create
 from registry.services.bookings import booking_create, slot_validate
+from registry.services.credentials import certification_scope_attest
 from registry.services.intakes import applicable_questions, intake_record
 from registry.services.rechecks import employment_start, spa_create
 
@@ -33,11 +34,13 @@ HISTORY_PREFIX = "DEMO-"
 # (therapist key, focused minutes on the condition's region)). Beth holds no certification,
 # Chris only low back without radiculopathy; nobody holds tension-type headache or
 # post-concussion; the radiculopathy protocol allows 30 focused minutes.
-HARBOUR_HISTORY: tuple[tuple[str, int, tuple[tuple[str, int], ...]], ...] = (
+HARBOUR_HISTORY: tuple[tuple[str, int, tuple[tuple, ...]], ...] = (
     ("M51.16", 4, (("beth", 20), ("ana", 45), ("ana", 20))),  # scope, focus, then allowed
     ("M51.16", 2, (("beth", 20), ("ana", 20))),
     ("M51.16", 2, (("chris", 20),)),  # refused for scope, not booked
-    ("M51.16", 1, (("dana", 40), ("dana", 25))),
+    # Dana's radiculopathy certificate is provisional (issue 23): alone she is refused, with
+    # Ana supervising she is booked
+    ("M51.16", 1, (("dana", 40), ("dana", 25), ("dana", 25, "ana"))),
     ("M54.50", 5, (("beth", 20), ("chris", 25))),
     ("M54.50", 2, (("chris", 30),)),
     ("G44.209", 6, (("ana", 20), ("chris", 20))),  # nobody on staff may treat it
@@ -96,8 +99,9 @@ def _history(spa: Spa, therapists: dict[str, Therapist], history, *, now: dt.dat
                 pain_score=3,
                 now=recorded,
             )
-            for attempt, (key, minutes) in enumerate(attempts):
-                slot_index = next_slot[key]
+            for attempt, (key, minutes, *supervised) in enumerate(attempts):
+                supervisor = supervised[0] if supervised else None
+                slot_index = max(next_slot[key], next_slot[supervisor] if supervisor else 0)
                 start = first_slot + dt.timedelta(days=slot_index // 9, hours=slot_index % 9)
                 focus = None if region == "whole-body" or not minutes else region
                 slot = slot_validate(
@@ -112,10 +116,13 @@ def _history(spa: Spa, therapists: dict[str, Therapist], history, *, now: dt.dat
                     actor=None,
                     therapist=therapists[key],
                     slot=slot,
+                    supervisor=therapists[supervisor] if supervisor else None,
                     now=recorded + dt.timedelta(minutes=attempt),
                 )
                 if outcome.booking is not None:
-                    next_slot[key] += 1
+                    next_slot[key] = slot_index + 1
+                    if supervisor:
+                        next_slot[supervisor] = slot_index + 1
                     break
 
 
@@ -131,6 +138,12 @@ def load_demo() -> list[tuple[str, str, str]]:
     """Create what is missing; return ``(username, role, token)`` for each demo user."""
     credentials = load_credentials_demo(actor=None)
     therapists = credentials["therapists"]
+    ana = Certification.objects.get(pk=credentials["certifications"]["ana"].pk)
+    if ana.scope_full_at is None and ana.protocol.supervised_sessions > 0:
+        # Ana, senior, did her supervised sessions before the registry; Dana stays provisional
+        certification_scope_attest(
+            actor=None, certification=ana, reason="Demo: supervised sessions done before the registry."
+        )
     spa = _spa(None)
     _employ(spa, list(therapists.values()))
     neighbour = _spa(None, NEIGHBOUR_NAME, "desk@bayside-day-spa.example.org")

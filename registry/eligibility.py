@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -31,7 +31,12 @@ class ReasonCode(StrEnum):
     CERTIFICATION_NOT_YET_VALID = "CERTIFICATION_NOT_YET_VALID"
     FOCUS_EXCEEDS_PROTOCOL_LIMIT = "FOCUS_EXCEEDS_PROTOCOL_LIMIT"
     THERAPIST_UNAVAILABLE = "THERAPIST_UNAVAILABLE"
+    # provisional scope (issue 23)
+    SUPERVISION_REQUIRED = "SUPERVISION_REQUIRED"
+    SUPERVISOR_NOT_QUALIFIED = "SUPERVISOR_NOT_QUALIFIED"
+    SUPERVISOR_UNAVAILABLE = "SUPERVISOR_UNAVAILABLE"
     # warnings
+    SUPERVISOR_NOT_NEEDED = "SUPERVISOR_NOT_NEEDED"
     CERTIFICATION_EXPIRES_SOON = "CERTIFICATION_EXPIRES_SOON"
     LICENSE_EXPIRES_SOON = "LICENSE_EXPIRES_SOON"
 
@@ -67,16 +72,22 @@ class CertificationFact:
     valid_from: datetime
     expires_at: datetime  # exclusive
     revoked_at: datetime | None
+    # provisional scope (issue 23): full since (None: provisional, in a protocol with supervised
+    # sessions), and the supervised sessions counted so far
+    scope_full_at: datetime | None = None
+    supervised_done: int = 0
 
 
 @dataclass(frozen=True)
 class BookingFact:
-    """One of the therapist's slot-holding bookings (confirmed or needs-reassignment)."""
+    """One of the therapist's slot-holding bookings (confirmed or needs-reassignment), as the
+    therapist of it or (``supervising``) as its supervisor."""
 
     id: str
     spa_id: str
     start: datetime
     end: datetime
+    supervising: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,8 @@ class ProtocolFact:
     name: str
     region: str
     max_focus_minutes: int
+    # a certification in it is provisional until this many supervised sessions (0: never)
+    supervised_sessions: int = 0
 
 
 @dataclass(frozen=True)
@@ -183,6 +196,8 @@ class Case:
     intake_regions: frozenset[str] = frozenset()
     # questions that apply to the intake and that it never answered
     unanswered: tuple[UnansweredQuestion, ...] = ()
+    # the supervisor named for the session, with their facts over it (issue 23)
+    supervisor: TherapistFacts | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The case as plain JSON values (for the decision log)."""
@@ -220,6 +235,7 @@ class Case:
             },
             "booking": self.booking_id,
             "warning_days": self.warning_days,
+            "supervisor": self.supervisor.therapist_id if self.supervisor is not None else None,
         }
 
 
@@ -238,6 +254,9 @@ class Reason:
     question: str | None = None
     action: str | None = None
     booking: str | None = None
+    # a supervisor's reasons (issue 23): who, and why they cannot supervise
+    supervisor: str | None = None
+    supervisor_reasons: tuple[Reason, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": str(self.code), "message": self.message}
@@ -253,6 +272,10 @@ class Reason:
             out["action"] = self.action
         if self.booking is not None:
             out["booking"] = self.booking
+        if self.supervisor is not None:
+            out["supervisor"] = self.supervisor
+        if self.supervisor_reasons:
+            out["supervisor_reasons"] = [r.as_dict() for r in self.supervisor_reasons]
         return out
 
 
@@ -430,7 +453,11 @@ def decide(facts: TherapistFacts, case: Case) -> Decision:
     if case.end <= case.start:
         raise ValueError("A session must end after it starts.")
     reasons = [reason for rule in RULES for reason in rule(facts, case)]
-    return Decision(allowed=not reasons, reasons=tuple(reasons), warnings=tuple(_warnings(facts, case)))
+    return Decision(
+        allowed=not reasons,
+        reasons=tuple(reasons),
+        warnings=(*_warnings(facts, case), *_supervision_warnings(facts, case)),
+    )
 
 
 def _red_flags(facts: TherapistFacts, case: Case) -> list[Reason]:
@@ -695,6 +722,195 @@ def _warnings(facts: TherapistFacts, case: Case) -> list[Reason]:
     return warnings
 
 
+# --- provisional scope: supervised sessions (issue 23) ----------------------------------------
+
+
+def certification_full(cert: CertificationFact, protocols: Mapping[str, ProtocolFact]) -> bool:
+    """A certification is full unless its protocol asks for supervised sessions and it has not
+    yet been promoted (``scope_full_at``). A protocol the case does not name: full."""
+    protocol = protocols.get(cert.protocol)
+    return protocol is None or protocol.supervised_sessions <= 0 or cert.scope_full_at is not None
+
+
+def provisional_certifications(facts: TherapistFacts, case: Case) -> tuple[CertificationFact, ...]:
+    """The provisional certifications the session rests on: for each requirement group met over
+    the whole session only by provisional certifications, the one lasting longest (each once, in
+    the order of the groups). A group a full certification meets needs no supervisor; an unmet
+    group is ``_requirements``' business."""
+    chosen: dict[str, CertificationFact] = {}
+    for condition in case.conditions:
+        for group in condition.requirement_groups:
+            valid = [
+                c
+                for c in facts.certifications
+                if c.protocol in group and certification_valid_for(c, case.start, case.end)
+            ]
+            if not valid or any(certification_full(c, case.protocols) for c in valid):
+                continue
+            cert = max(valid, key=lambda c: (c.expires_at, c.id))
+            chosen.setdefault(cert.id, cert)
+    return tuple(chosen.values())
+
+
+def _supervised_count(cert: CertificationFact, case: Case) -> str:
+    protocol = case.protocols.get(cert.protocol)
+    needed = protocol.supervised_sessions if protocol is not None else 0
+    return f"{min(cert.supervised_done, needed)} of {needed} supervised sessions done"
+
+
+def supervisor_reasons(
+    supervisor: TherapistFacts, facts: TherapistFacts, case: Case, provisional: Sequence[CertificationFact]
+) -> list[Reason]:
+    """Why ``supervisor`` may not supervise this session (empty: qualified): someone other than
+    the therapist, employed at the spa and licensed in its jurisdiction over the session (the
+    therapist's own rules, on the supervisor's facts), with a full certification valid over the
+    whole session in the protocol of each provisional certification."""
+    if supervisor.therapist_id == facts.therapist_id:
+        return [
+            Reason(
+                code=ReasonCode.SUPERVISOR_NOT_QUALIFIED,
+                message=f"{facts.name} cannot supervise their own session.",
+            )
+        ]
+    reasons = [*_employment(supervisor, case), *_licence(supervisor, case)]
+    for cert in provisional:
+        protocol = _protocol_name(case, cert.protocol)
+        held = [c for c in supervisor.certifications if c.protocol == cert.protocol]
+        valid = [c for c in held if certification_valid_for(c, case.start, case.end)]
+        if any(certification_full(c, case.protocols) for c in valid):
+            continue
+        if valid:
+            own = max(valid, key=lambda c: (c.expires_at, c.id))
+            reasons.append(
+                Reason(
+                    code=ReasonCode.SUPERVISOR_NOT_QUALIFIED,
+                    message=(
+                        f"{supervisor.name}'s own certification in {protocol} is provisional "
+                        f"({_supervised_count(own, case)})."
+                    ),
+                    protocols=(cert.protocol,),
+                    certification=own.id,
+                )
+            )
+            continue
+        condition = ConditionFact(
+            code=protocol, name=protocol, region="", requirement_groups=((cert.protocol,),)
+        )
+        unmet = _unmet_group(supervisor, case, condition, (cert.protocol,))
+        message = unmet.message.replace(f", which {protocol} requires,", "").replace(
+            f", which {protocol} requires", ""
+        )
+        reasons.append(replace(unmet, message=message, condition=None))
+    return reasons
+
+
+def supervisor_free(supervisor: TherapistFacts, case: Case) -> bool:
+    """The supervisor has no other slot-holding booking (treating or supervising) overlapping
+    the session (the session's own booking aside, when re-checking it)."""
+    return not any(b.id != case.booking_id for b in supervisor.bookings_overlapping(case.start, case.end))
+
+
+def supervision_problems(facts: TherapistFacts, case: Case) -> bool:
+    """``_supervision(facts, case)`` would give a reason (without building its messages)."""
+    provisional = provisional_certifications(facts, case)
+    if not provisional:
+        return False
+    supervisor = case.supervisor
+    if supervisor is None or not supervisor_free(supervisor, case):
+        return True
+    return bool(supervisor_reasons(supervisor, facts, case, provisional))
+
+
+def _supervision(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """A session resting on a provisional certification needs a supervisor (the case's): none
+    named is ``SUPERVISION_REQUIRED`` (one per provisional certification); one named who may not
+    supervise is ``SUPERVISOR_NOT_QUALIFIED`` with the supervisor's own reasons; one busy in the
+    slot (treating or supervising) is ``SUPERVISOR_UNAVAILABLE``. Both of the last two when
+    both apply."""
+    provisional = provisional_certifications(facts, case)
+    if not provisional:
+        return []
+    supervisor = case.supervisor
+    if supervisor is None:
+        return [
+            Reason(
+                code=ReasonCode.SUPERVISION_REQUIRED,
+                message=(
+                    f"{facts.name}'s certification in {_protocol_name(case, cert.protocol)} is provisional "
+                    f"({_supervised_count(cert, case)}): name a supervisor fully certified in it."
+                ),
+                protocols=(cert.protocol,),
+                certification=cert.id,
+            )
+            for cert in provisional
+        ]
+    reasons = []
+    own = supervisor_reasons(supervisor, facts, case, provisional)
+    if own:
+        reasons.append(
+            Reason(
+                code=ReasonCode.SUPERVISOR_NOT_QUALIFIED,
+                message=f"{supervisor.name} may not supervise this session: "
+                + " ".join(r.message for r in own),
+                supervisor=supervisor.therapist_id,
+                supervisor_reasons=tuple(own),
+            )
+        )
+    if not supervisor_free(supervisor, case):
+        here = [
+            b
+            for b in supervisor.bookings_overlapping(case.start, case.end)
+            if b.id != case.booking_id and b.spa_id == case.spa_id
+        ]
+        reasons.append(
+            Reason(
+                code=ReasonCode.SUPERVISOR_UNAVAILABLE,
+                message=(
+                    f"{supervisor.name} is already treating or supervising a session at this time"
+                    + ("." if here else " elsewhere.")
+                ),
+                supervisor=supervisor.therapist_id,
+                booking=here[0].id if here else None,
+            )
+        )
+    return reasons
+
+
+def _supervision_warnings(facts: TherapistFacts, case: Case) -> list[Reason]:
+    """A supervisor named for a session that rests on no provisional certification: not
+    needed, and not booked (the session is unsupervised)."""
+    if case.supervisor is None or provisional_certifications(facts, case):
+        return []
+    return [
+        Reason(
+            code=ReasonCode.SUPERVISOR_NOT_NEEDED,
+            message=(
+                f"{facts.name} needs no supervisor for this session; "
+                f"{case.supervisor.name} is not booked for it."
+            ),
+            supervisor=case.supervisor.therapist_id,
+        )
+    ]
+
+
+def qualified_supervisors(
+    facts: TherapistFacts, case: Case, staff: Iterable[TherapistFacts]
+) -> list[TherapistFacts]:
+    """Of ``staff`` (in their order), those who could supervise this therapist's session: free
+    in the slot and qualified (``supervisor_reasons`` empty). Empty when the session needs no
+    supervisor."""
+    provisional = provisional_certifications(facts, case)
+    if not provisional:
+        return []
+    return [
+        s
+        for s in staff
+        if s.therapist_id != facts.therapist_id
+        and supervisor_free(s, case)
+        and not supervisor_reasons(s, facts, case, provisional)
+    ]
+
+
 Rule = Callable[[TherapistFacts, Case], list[Reason]]
 
 # Rules that read the case only (the same answer for every therapist), and those that read the
@@ -702,7 +918,7 @@ Rule = Callable[[TherapistFacts, Case], list[Reason]]
 CASE_RULES: tuple[Rule, ...] = (_red_flags, _intake, _dose)
 # The rules whose predicates ``allowed_among`` applies itself: with CASE_RULES, every rule. A
 # rule added to RULES must be added to ``allowed_among`` too (a test compares the sets).
-FACT_RULES: tuple[Rule, ...] = (_employment, _licence, _requirements, _availability)
+FACT_RULES: tuple[Rule, ...] = (_employment, _licence, _requirements, _availability, _supervision)
 
 # The order reasons are reported in: the client's safety first, then the therapist, the slot.
 RULES: tuple[Rule, ...] = (
@@ -713,6 +929,7 @@ RULES: tuple[Rule, ...] = (
     _requirements,
     _dose,
     _availability,
+    _supervision,
 )
 
 # --- allowed or not, for many therapists at once (a re-check's suggested replacements) --------
@@ -735,10 +952,10 @@ def could_be_allowed(facts: TherapistFacts, case: Case) -> bool:
 def allowed_among(candidates: Iterable[TherapistFacts], case: Case) -> list[TherapistFacts]:
     """The candidates ``decide(facts, case)`` allows, in their order — the same answer, without
     building the reasons' messages or the warnings: the case's own rules (red flags, intake,
-    dose) are asked once, then per therapist the employment, the licence, the requirements and
-    the bookings, each by the predicate its rule applies (``employment_covers``,
-    ``licence_used``, ``group_met``, ``bookings_overlapping``), stopping at the first that
-    fails."""
+    dose) are asked once, then per therapist the employment, the licence, the requirements,
+    the bookings and the supervision, each by the predicate its rule applies
+    (``employment_covers``, ``licence_used``, ``group_met``, ``bookings_overlapping``,
+    ``supervision_problems``), stopping at the first that fails."""
     for moment in (case.start, case.end, case.intake_valid_until):
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError("The engine reads aware datetimes only.")
@@ -757,6 +974,8 @@ def allowed_among(candidates: Iterable[TherapistFacts], case: Case) -> list[Ther
         if not all(group_met(facts.certifications, group, case.start, case.end) for group in groups):
             continue
         if any(b.id != case.booking_id for b in facts.bookings_overlapping(case.start, case.end)):
+            continue
+        if supervision_problems(facts, case):
             continue
         allowed.append(facts)
     return allowed

@@ -66,14 +66,22 @@ def _certification_data(certification, reason: str) -> dict:
         "expires_at": certification.expires_at.isoformat(),
         "revoked_at": certification.revoked_at.isoformat() if certification.revoked_at else None,
         "reason": reason,
+        "provisional": certification_provisional(certification),
+        "supervised_sessions_done": certification.supervised_sessions_done,
     }
 
 
+def certification_provisional(certification) -> bool:
+    """Provisional: its protocol asks for supervised sessions and it is not yet full (issue 23)."""
+    return certification.protocol.supervised_sessions > 0 and certification.scope_full_at is None
+
+
 def certification_event(type: str, certification, *, reason: str = "") -> None:
-    """``certification.issued`` / ``.review_required`` go to the school; ``.revoked`` and
-    ``.expiring`` also to the spas employing the therapist."""
+    """``certification.issued`` / ``.review_required`` go to the school; ``.revoked``,
+    ``.expiring`` and ``.scope_full`` (a provisional certification became full) also to the spas
+    employing the therapist."""
     audience = [f"school:{certification.school_id}"]
-    if type in ("certification.revoked", "certification.expiring"):
+    if type in ("certification.revoked", "certification.expiring", "certification.scope_full"):
         audience += _employer_audience(certification.therapist_id)
     outbox_add(type=type, data=_certification_data(certification, reason), audience=audience)
 

@@ -172,6 +172,11 @@ class Booking(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.PROTECT, related_name="bookings")
     therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="bookings")
+    # Issue 23: the therapist supervising a session that rests on a provisional certification
+    # (None: unsupervised). The supervisor's slot is held too (``SlotHold``).
+    supervisor = models.ForeignKey(
+        Therapist, null=True, blank=True, on_delete=models.PROTECT, related_name="supervised_bookings"
+    )
     intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="bookings")
     start = models.DateTimeField()
     end = models.DateTimeField()
@@ -192,8 +197,18 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["spa", "start"]),
             models.Index(fields=["therapist", "start"]),
+            models.Index(
+                fields=["supervisor", "start"],
+                condition=Q(supervisor__isnull=False),
+                name="booking_supervisor_start",
+            ),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(supervisor__isnull=True) | ~Q(supervisor=models.F("therapist")),
+                name="booking_supervisor_not_therapist",
+                violation_error_message="A therapist cannot supervise their own session.",
+            ),
             models.CheckConstraint(
                 condition=Q(end__gt=models.F("start")),
                 name="booking_ends_after_start",
@@ -226,6 +241,42 @@ class Booking(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+
+class SlotHold(models.Model):
+    """A person's time held by a slot-holding booking: one row for its therapist and, for a
+    supervised session, one for its supervisor. Written only by a database trigger on
+    ``registry_booking`` (migration 0012), never by Python: a booking that holds a slot
+    (confirmed, needs-reassignment) has exactly its rows. The exclusion constraint on the
+    person and the time range is what makes "nobody is in two sessions at once" hold in the
+    database, whether they treat or supervise."""
+
+    id = models.BigAutoField(primary_key=True)
+    booking = models.ForeignKey("Booking", on_delete=models.CASCADE, related_name="+")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="+")
+    supervising = models.BooleanField()
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            ExclusionConstraint(
+                name="slothold_person_no_overlap",
+                expressions=[
+                    ("therapist", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="This therapist is already treating or supervising in this slot.",
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "therapist"],
+                name="slothold_one_per_booking_person",
+                violation_error_message="One hold per person and booking.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.therapist_id} {self.start:%Y-%m-%d %H:%M}"
 
 
 class Decision(models.Model):

@@ -179,13 +179,19 @@ SELECT t.id, t.name, (SELECT v.version FROM protocols_catalogversion v),
       SELECT json_build_array('l', l.id, l.jurisdiction, l.status, l.valid_from, l.expires_on)
         FROM credentials_license l WHERE l.therapist_id = t.id
       UNION ALL
-      SELECT json_build_array('c', c.id, c.protocol_id, c.valid_from, c.expires_at, c.revoked_at)
+      SELECT json_build_array('c', c.id, c.protocol_id, c.valid_from, c.expires_at, c.revoked_at,
+                              c.scope_full_at, c.supervised_sessions_done)
         FROM credentials_certification c WHERE c.therapist_id = t.id
       UNION ALL
       SELECT json_build_array('b', b.id, b.spa_id, b.start, b."end")
         FROM {slot_view} b
        WHERE b.therapist_id = t.id AND b.status IN {slot_holding}
          AND tstzrange(b.start, b."end", '[)') && tstzrange(%(start)s, %(end)s, '[)')
+      UNION ALL
+      SELECT json_build_array('s', b.id, b.spa_id, b.start, b."end")
+        FROM registry_booking b
+       WHERE b.supervisor_id = t.id AND b.status IN {slot_holding}
+         AND b.start < %(end)s AND b."end" > %(start)s
   ) AS items), '[]')
 FROM credentials_therapist t
 WHERE {{where}}
@@ -238,7 +244,7 @@ def _facts_of(row: tuple, protocol_slugs: dict[str, str]) -> TherapistFacts:
     for item in _json(items):
         kind = item[0]
         if kind == "c":
-            _, cert_id, protocol_id, valid_from, expires_at, revoked_at = item
+            _, cert_id, protocol_id, valid_from, expires_at, revoked_at, full_at, done = item
             certifications.append(
                 CertificationFact(
                     id=cert_id,
@@ -246,11 +252,21 @@ def _facts_of(row: tuple, protocol_slugs: dict[str, str]) -> TherapistFacts:
                     valid_from=_moment(valid_from),
                     expires_at=_moment(expires_at),
                     revoked_at=_moment(revoked_at),
+                    scope_full_at=_moment(full_at),
+                    supervised_done=done or 0,
                 )
             )
-        elif kind == "b":
+        elif kind in ("b", "s"):
             _, b_id, spa_id, b_start, b_end = item
-            bookings.append(BookingFact(id=b_id, spa_id=spa_id, start=_moment(b_start), end=_moment(b_end)))
+            bookings.append(
+                BookingFact(
+                    id=b_id,
+                    spa_id=spa_id,
+                    start=_moment(b_start),
+                    end=_moment(b_end),
+                    supervising=kind == "s",
+                )
+            )
         elif kind == "l":
             _, lic_id, jurisdiction, status, valid_from, expires_on = item
             licences.append(
@@ -317,7 +333,11 @@ def _conditions_with_groups(
             members = sorted(group.protocols.all(), key=lambda p: p.slug)
             for p in members:
                 protocols[p.slug] = ProtocolFact(
-                    slug=p.slug, name=p.name, region=p.region, max_focus_minutes=p.max_focus_minutes
+                    slug=p.slug,
+                    name=p.name,
+                    region=p.region,
+                    max_focus_minutes=p.max_focus_minutes,
+                    supervised_sessions=p.supervised_sessions,
                 )
             groups.append(tuple(p.slug for p in members))
         facts.append(
@@ -341,7 +361,8 @@ def _groups_prefetch() -> Prefetch:
 # A condition's requirement groups by position, each a list of its protocols by slug.
 _GROUPS_OF_C = """COALESCE((
         SELECT json_agg(COALESCE((
-            SELECT json_agg(json_build_array(p.slug, p.name, p.region, p.max_focus_minutes) ORDER BY p.slug)
+            SELECT json_agg(json_build_array(p.slug, p.name, p.region, p.max_focus_minutes,
+                                               p.supervised_sessions) ORDER BY p.slug)
               FROM protocols_requirementgroup_protocols gp
               JOIN protocols_protocol p ON p.id = gp.protocol_id
              WHERE gp.requirementgroup_id = g.id), '[]') ORDER BY g.position)
@@ -496,9 +517,13 @@ def _case_built(
     for code, name, region, groups in sorted(conditions, key=lambda c: c[0]):
         slugs = []
         for group in groups:
-            for slug, p_name, p_region, limit in group:
+            for slug, p_name, p_region, limit, *supervised in group:
                 protocols[slug] = ProtocolFact(
-                    slug=slug, name=p_name, region=p_region, max_focus_minutes=limit
+                    slug=slug,
+                    name=p_name,
+                    region=p_region,
+                    max_focus_minutes=limit,
+                    supervised_sessions=supervised[0] if supervised else 0,
                 )
             slugs.append(tuple(member[0] for member in group))
         condition_facts.append(

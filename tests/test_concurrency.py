@@ -204,3 +204,73 @@ def test_a_hire_during_a_spa_change_waits_for_it_and_reads_the_new_jurisdiction(
     assert len(hired) == 1
     assert hired[0][0] is True  # the hire went through only after the change committed
     assert Employment.objects.filter(spa=spa, therapist=newcomer).exists()
+
+
+def test_twenty_simultaneous_bookings_naming_the_same_supervisor_confirm_exactly_one(setup):
+    """Issue 23: twenty provisional therapists, each asking for the same supervisor in
+    overlapping slots: the supervisor's slot is held by exactly one session."""
+    spa, _, _, intake, start, protocol = setup
+    Protocol = type(protocol)
+    Protocol.objects.filter(pk=protocol.pk).update(supervised_sessions=5)
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    supervisor = TherapistFactory(name="Sue Senior")
+    LicenseFactory(therapist=supervisor, jurisdiction=spa.jurisdiction)
+    EmploymentFactory(spa=spa, therapist=supervisor)
+    CertificationFactory(therapist=supervisor, protocol=protocol, valid_from=long_ago, scope_full_at=long_ago)
+    juniors = []
+    for i in range(20):
+        junior = TherapistFactory(name=f"Junior {i:02d}")
+        LicenseFactory(therapist=junior, jurisdiction=spa.jurisdiction)
+        EmploymentFactory(spa=spa, therapist=junior)
+        CertificationFactory(therapist=junior, protocol=protocol)
+        juniors.append(junior)
+
+    def attempt(i):
+        slot = slot_validate(
+            spa=spa,
+            intake=intake,
+            start=start + dt.timedelta(minutes=i),
+            duration_minutes=60,
+            focus_region="lumbar",
+            focus_minutes=20,
+        )
+        return booking_create(actor=None, therapist=juniors[i], slot=slot, supervisor=supervisor)
+
+    results = run_together([lambda i=i: attempt(i) for i in range(20)])
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors == []
+    assert sum(1 for r in results if r.allowed) == 1
+    refused = [r for r in results if not r.allowed]
+    assert all([x.code for x in r.result.reasons] == ["SUPERVISOR_UNAVAILABLE"] for r in refused)
+    assert Booking.objects.filter(status=BookingStatus.CONFIRMED, supervisor=supervisor).count() == 1
+    assert Decision.objects.count() == 20
+
+
+def test_without_the_gate_the_database_alone_holds_one_supervised_slot(setup):
+    """The slot holds' exclusion constraint, with no lock and no engine in the way: twenty
+    simultaneous INSERTs of overlapping sessions naming one supervisor, exactly one goes in."""
+    from django.db import IntegrityError
+
+    spa, _, _, intake, start, _ = setup
+    supervisor = TherapistFactory(name="Sue Senior")
+    juniors = [TherapistFactory(name=f"Raw {i:02d}") for i in range(20)]
+
+    def insert(i):
+        try:
+            Booking.objects.create(
+                spa=spa,
+                therapist=juniors[i],
+                supervisor=supervisor,
+                intake=intake,
+                start=start + dt.timedelta(minutes=i),
+                end=start + dt.timedelta(minutes=i + 60),
+                status=BookingStatus.CONFIRMED,
+            )
+        except IntegrityError:
+            return False
+        return True
+
+    results = run_together([lambda i=i: insert(i) for i in range(20)])
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert results.count(True) == 1
+    assert Booking.objects.filter(supervisor=supervisor).count() == 1

@@ -42,8 +42,15 @@ class ProtocolSerializer(serializers.ModelSerializer):
             "modules",
             "source",
             "version",
+            "supervised_sessions",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "supervised_sessions": {
+                "help_text": "A new certification in this protocol is provisional until its therapist "
+                "has completed this many supervised sessions under it (0: full at once)."
+            }
+        }
 
 
 class ConditionSerializer(serializers.ModelSerializer):

@@ -172,6 +172,13 @@ class EligibilityCheckSerializer(SlotInputSerializer):
     caller's spa (checked by the service while it loads the facts)."""
 
     therapist = UUIDField()
+    supervisor = UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A therapist employed at the spa to supervise a session resting on a provisional "
+        "certification (issue 23).",
+    )
 
 
 class BookingCreateSerializer(_SessionSerializer):
@@ -186,6 +193,16 @@ class BookingCreateSerializer(_SessionSerializer):
         ),
     )
     therapist = TenantPrimaryKeyRelatedField(resource="therapists", queryset=Therapist.objects.all())
+    supervisor = TenantPrimaryKeyRelatedField(
+        resource="therapists",
+        queryset=Therapist.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Needed when the session rests on a provisional certification (SUPERVISION_REQUIRED): "
+        "a therapist employed at the spa with a full, valid certification in the same protocol, free "
+        "in the slot. Their slot is held too.",
+    )
 
 
 class EligibilityResultSerializer(serializers.Serializer):
@@ -196,9 +213,20 @@ class EligibilityResultSerializer(serializers.Serializer):
     warnings = ReasonSerializer(many=True)
 
 
+class SupervisorCandidateSerializer(serializers.Serializer):
+    therapist = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class CandidateSerializer(EligibilityResultSerializer):
     therapist = serializers.UUIDField()
     name = serializers.CharField()
+    provisional = serializers.BooleanField(
+        help_text="The session would rest on a provisional certification: it needs a supervisor."
+    )
+    supervisors = SupervisorCandidateSerializer(
+        many=True, help_text="Provisional: the spa's therapists qualified and free to supervise this session."
+    )
 
 
 class EligibilitySearchResultSerializer(serializers.Serializer):
@@ -224,6 +252,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "id",
             "spa",
             "therapist",
+            "supervisor",
             "intake",
             "start",
             "end",
@@ -240,12 +269,23 @@ class BookingSerializer(serializers.ModelSerializer):
 
 class ReassignSerializer(serializers.Serializer):
     therapist = TenantPrimaryKeyRelatedField(resource="therapists", queryset=Therapist.objects.all())
+    supervisor = TenantPrimaryKeyRelatedField(
+        resource="therapists",
+        queryset=Therapist.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="As for a new booking: needed when the session rests on a provisional certification.",
+    )
 
 
 @extend_schema_field(
     {
         "type": "object",
-        "description": "The session decided: spa, therapist, intake, start, end, focus region and minutes.",
+        "description": "The session decided: spa, therapist, intake, start, end, focus region and minutes; "
+        "with supervision (issue 23) also `supervisor` (id or null) and `provisional` (the provisional "
+        "certifications the session rested on at decision time, each with `certification`, `protocol`, "
+        "`supervised_sessions_done`, `supervised_sessions`).",
         "additionalProperties": True,
     }
 )

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from api.serializers.fields import CharField, EnumField, IntegerField
 from protocols.choices import BodyRegion, ModuleKind, ScreeningAction
-from protocols.services import FOCUS_MINUTES_RANGE, VALIDITY_MONTHS_RANGE
+from protocols.services import FOCUS_MINUTES_RANGE, SUPERVISED_SESSIONS_RANGE, VALIDITY_MONTHS_RANGE
 
 
 class ProtocolModuleInputSerializer(serializers.Serializer):
@@ -42,6 +42,10 @@ class ProtocolUpdateSerializer(serializers.Serializer):
     )
     source = CharField(help_text="Where the rule comes from.")
     version = CharField(max_length=40)
+    supervised_sessions = IntegerField(
+        help_text="Supervised sessions a new certification needs before its scope is full (0: none). "
+        "Raising it re-checks the future bookings resting on the protocol."
+    )
 
     # Checked by protocols.services with every other rule of the write (documented here).
     schema_constraints = {
@@ -49,6 +53,10 @@ class ProtocolUpdateSerializer(serializers.Serializer):
         "validity_months": {"minimum": VALIDITY_MONTHS_RANGE[0], "maximum": VALIDITY_MONTHS_RANGE[1]},
         "min_instructor_years": {"minimum": 0, "maximum": 32767},
         "min_instructor_cases": {"minimum": 0, "maximum": 2_147_483_647},
+        "supervised_sessions": {
+            "minimum": SUPERVISED_SESSIONS_RANGE[0],
+            "maximum": SUPERVISED_SESSIONS_RANGE[1],
+        },
         "modules": {"minItems": len(ModuleKind), "maxItems": len(ModuleKind)},
     }
 
@@ -64,6 +72,7 @@ class ProtocolCreateSerializer(ProtocolUpdateSerializer):
         help_text="Slugs of protocols that must be held first.",
     )
     version = CharField(max_length=40, required=False, default="1")
+    supervised_sessions = IntegerField(required=False, default=0)
 
 
 class ConditionUpdateSerializer(serializers.Serializer):

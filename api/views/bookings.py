@@ -173,7 +173,9 @@ class EligibilityCheckView(RegistryAPIView):
         serializer = EligibilityCheckSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        result = eligibility_check(therapist_id=data["therapist"], **_session(data))
+        result = eligibility_check(
+            therapist_id=data["therapist"], supervisor_id=data.get("supervisor"), **_session(data)
+        )
         return Response(result.as_dict())
 
 
@@ -183,14 +185,21 @@ class EligibilitySearchView(RegistryAPIView):
     @extend_schema(request=SlotInputSerializer, responses=EligibilitySearchResultSerializer)
     def post(self, request):
         """Every therapist employed at the spa, decided for this session: allowed first, then
-        by name."""
+        by name. A ``provisional`` therapist needs a supervisor: ``supervisors`` names the spa's
+        therapists qualified and free to supervise this session."""
         serializer = SlotInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         candidates = eligibility_search(**_session(serializer.validated_data))
         return Response(
             {
                 "therapists": [
-                    {"therapist": str(c.therapist_id), "name": c.name, **c.result.as_dict()}
+                    {
+                        "therapist": str(c.therapist_id),
+                        "name": c.name,
+                        **c.result.as_dict(),
+                        "provisional": c.provisional,
+                        "supervisors": [{"therapist": pk, "name": name} for pk, name in c.supervisors],
+                    }
                     for c in candidates
                 ]
             }
@@ -264,12 +273,18 @@ class BookingViewSet(ReadOnlyViewSet):
     @idempotent
     def create(self, request):
         """Book the therapist for the session only if the engine allows it; otherwise 409
-        ``booking-refused`` with every reason. Either way the decision is logged."""
+        ``booking-refused`` with every reason. Either way the decision is logged. A session
+        resting on a provisional certification needs ``supervisor`` (``SUPERVISION_REQUIRED``,
+        ``SUPERVISOR_NOT_QUALIFIED``, ``SUPERVISOR_UNAVAILABLE``); the supervisor's slot is held
+        too."""
         serializer = BookingCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         therapist = serializer.validated_data["therapist"]
         outcome = booking_create(
-            actor=request.user, therapist=therapist, slot=_slot(serializer.validated_data)
+            actor=request.user,
+            therapist=therapist,
+            slot=_slot(serializer.validated_data),
+            supervisor=serializer.validated_data.get("supervisor"),
         )
         if outcome.booking is None:
             return _refused(outcome, therapist)
@@ -317,7 +332,12 @@ class BookingViewSet(ReadOnlyViewSet):
         serializer = ReassignSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         therapist = serializer.validated_data["therapist"]
-        outcome = booking_reassign(actor=request.user, booking=booking, therapist=therapist)
+        outcome = booking_reassign(
+            actor=request.user,
+            booking=booking,
+            therapist=therapist,
+            supervisor=serializer.validated_data.get("supervisor"),
+        )
         if outcome.booking is None:
             return _refused(outcome, therapist)
         return Response(BookingSerializer(outcome.booking).data)

@@ -120,6 +120,14 @@ class CertificationFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyAttribute(lambda o: o.valid_from + dt.timedelta(days=730))
     issued_at = factory.LazyAttribute(lambda o: o.valid_from)
 
+    class Params:
+        # Issue 23: a certification whose supervised sessions are behind it (full scope), as
+        # ``certifications_supervised_count`` leaves it; without it a certification in a
+        # protocol with ``supervised_sessions`` is provisional, as issued.
+        full = factory.Trait(
+            scope_full_at=factory.LazyAttribute(lambda o: o.valid_from + dt.timedelta(days=1))
+        )
+
     @factory.post_generation
     def modules(obj, create, extracted, **kwargs):
         if not create:

@@ -140,3 +140,18 @@ def certification_review(
             raise Conflict("This certification is not flagged for review.")
         return certification_revoke(actor=actor, certification=certification, reason=reason)
     raise DomainError("Decide keep or revoke.", errors={"decision": ['Choose "keep" or "revoke".']})
+
+
+@retry_on_conflict()
+def certification_scope_attest(
+    *, actor: User | None, certification: Certification, reason: str, at: dt.datetime | None = None
+) -> Certification:
+    """Attest a provisional certification's supervised sessions (see
+    ``credentials.services.certification_scope_attest``) and tell its school and the spas
+    employing the therapist (``certification.scope_full``), in one transaction."""
+    with transaction.atomic():
+        certification = credential_services.certification_scope_attest(
+            actor=actor, certification=certification, reason=reason, at=at
+        )
+        events.certification_event("certification.scope_full", certification, reason=reason)
+    return certification

@@ -40,9 +40,11 @@ from registry import events
 from registry.choices import AdverseEventKind, BookingStatus, OutcomeSeverity
 from registry.models import AdverseEvent, Booking, SessionCertification, SessionOutcome
 from registry.services.bookings import (
+    NOT_COUNTED_SEVERITIES,
     _lock_therapist,
     _locked_booking,
-    booking_complete,
+    booking_complete_uncounted,
+    certifications_supervised_count,
     session_certifications_record,
 )
 from registry.services.credentials import certifications_flag_for_review
@@ -218,7 +220,59 @@ def adverse_event_record(
                 f"({protocol.slug if protocol else 'no protocol'}, {where})."
             ),
         )
+    if booking.supervisor_id is not None and severity in NOT_COUNTED_SEVERITIES:
+        _supervised_session_harmed(actor=actor, booking=booking, event=event, rows=rows, now=now)
     return event
+
+
+def _counted_towards_promotion(row: SessionCertification) -> bool:
+    """The session counted towards its certification's full scope, which the count made (not
+    an attestation, not grandfathering: neither reaches the protocol's number by counting): the
+    certification is full, its count reached the number, and the session was completed (its
+    certifications recorded) by the time it became full."""
+    cert = row.certification
+    return (
+        cert.scope_full_at is not None
+        and cert.supervised_sessions_done >= cert.protocol.supervised_sessions
+        and row.recorded_at <= cert.scope_full_at
+    )
+
+
+def _supervised_session_harmed(
+    *,
+    actor: User | None,
+    booking: Booking,
+    event: AdverseEvent,
+    rows: list[SessionCertification],
+    now: dt.datetime,
+) -> None:
+    """Issue 23: a moderate or serious event on a supervised session under a provisional
+    certification resets nothing silently — the session stops counting towards full scope (the
+    count is derived again, audited) and the certification goes to registry review (a serious
+    event has flagged it already), which holds its promotion until the review keeps it. The same
+    holds when the event comes after the promotion the session counted towards (reported later):
+    counted again, below the protocol's number the certification is provisional again."""
+    supervised = [row for row in rows if row.certification.protocol.supervised_sessions > 0]
+    provisional = [row.certification for row in supervised if row.certification.scope_full_at is None]
+    promoted = [row.certification for row in supervised if _counted_towards_promotion(row)]
+    if not provisional and not promoted:
+        return
+    if event.severity != SignSeverity.SERIOUS:  # a serious one has flagged every certification
+        certifications_flag_for_review(
+            actor=actor,
+            certifications=[*provisional, *promoted],
+            reason=(
+                f"{event.severity.capitalize()} adverse event {event.pk} on supervised session "
+                f"{booking.pk} ({booking.end:%Y-%m-%d}), which counted towards the certification's "
+                "full scope."
+            ),
+        )
+    certifications_supervised_count(
+        actor=actor,
+        certifications=[*provisional, *promoted],
+        now=now,
+        recount_full=frozenset(c.pk for c in promoted),
+    )
 
 
 def _completed(booking: Booking, what: str) -> None:
@@ -326,10 +380,16 @@ def booking_complete_with_outcome(
     now = now or timezone.now()
     with transaction.atomic():
         _lock_therapist(booking.therapist_id)  # the gate's order: the therapist before the booking
-        booking = booking_complete(actor=actor, booking=booking, now=now)
+        # Issue 23: the outcome (and the adverse event it raises) is recorded before the
+        # supervised sessions are counted, so that a harmed Nth session never promotes.
+        booking, rows = booking_complete_uncounted(booking=booking, now=now)
         result = session_outcome_record(
             actor=actor, booking=booking, pain_after=pain_after, signs=signs, now=now
         )
+        if booking.supervisor_id is not None:
+            certifications_supervised_count(
+                actor=actor, certifications=[r.certification for r in rows], now=now
+            )
     return booking, result
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.db import prepared_cursor
@@ -31,6 +31,7 @@ from registry.selectors import (
     eligibility_facts_for_therapists,
 )
 from registry.services.bookings import (
+    Supervision,
     _lock_therapist,
     _reasons,
     decision_row,
@@ -41,6 +42,12 @@ from registry.services.bookings import (
 def future_active_bookings(now: dt.datetime) -> QuerySet[Booking]:
     """Bookings still to come that hold a slot: the ones a change can make unsafe."""
     return Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES, end__gt=now)
+
+
+def _treats_or_supervises(therapist_id: Any) -> Q:
+    """The bookings a change about this therapist can make unsafe: theirs, and those they
+    supervise (issue 23)."""
+    return Q(therapist_id=therapist_id) | Q(supervisor_id=therapist_id)
 
 
 def bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: dt.datetime) -> list[Booking]:
@@ -75,8 +82,11 @@ def _bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: d
     # each) over a window covering every booking of this re-check; the engine then reads only
     # what overlaps each booking's own slot.
     windows = _windows(rows, key=lambda b: True)
+    # the supervisors' facts in the same statement (issue 23): a supervised booking is decided
+    # with its supervisor's facts, as it was booked
     facts_by_therapist = eligibility_facts_for_therapists(
-        therapist_ids=[b.therapist_id for b in rows], window=windows[True]
+        therapist_ids=[b.therapist_id for b in rows] + [b.supervisor_id for b in rows if b.supervisor_id],
+        window=windows[True],
     )
     cases = eligibility_cases_for_intakes(intake_ids=[b.intake_id for b in rows])
     staff_by_spa: dict[Any, list[eligibility.TherapistFacts]] | None = None  # read if needed
@@ -93,8 +103,10 @@ def _bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: d
             focus_region=booking.focus_region,
             focus_minutes=booking.focus_minutes,
             booking_id=str(booking.pk),
+            supervisor=facts_by_therapist[str(booking.supervisor_id)] if booking.supervisor_id else None,
         )
-        result = eligibility.decide(facts_by_therapist[str(booking.therapist_id)], case)
+        facts = facts_by_therapist[str(booking.therapist_id)]
+        result = eligibility.decide(facts, case)
         decisions.append(
             decision_row(
                 actor=actor,
@@ -104,6 +116,7 @@ def _bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: d
                 result=result,
                 booking=booking,
                 now=now,
+                supervision=Supervision.of(facts, case),
             )
         )
         if not result.allowed:
@@ -232,10 +245,11 @@ def certification_revoke(
         certification = credential_services.certification_revoke(
             actor=actor, certification=certification, reason=reason, at=now
         )
+        # the therapist's own bookings, and those they supervise (issue 23), that need it
         affected = (
             future_active_bookings(now)
             .filter(
-                therapist_id=certification.therapist_id,
+                Q(therapist_id=certification.therapist_id) | Q(supervisor_id=certification.therapist_id),
                 intake__conditions__requirement_groups__protocols=certification.protocol_id,
             )
             .distinct()
@@ -274,7 +288,7 @@ def license_change(
         changed: list[Booking] = []
         if narrowed:
             affected = future_active_bookings(now).filter(
-                therapist_id=license.therapist_id, spa__jurisdiction=license.jurisdiction
+                _treats_or_supervises(license.therapist_id), spa__jurisdiction=license.jurisdiction
             )
             changed = bookings_recheck(actor=actor, bookings=affected, now=now)
     return license, changed
@@ -442,7 +456,7 @@ def employment_end(
             after={"ended_on": ended_on},
         )
         affected = future_active_bookings(now).filter(
-            therapist_id=employment.therapist_id, spa_id=employment.spa_id
+            _treats_or_supervises(employment.therapist_id), spa_id=employment.spa_id
         )
         changed = bookings_recheck(actor=actor, bookings=affected, now=now)
     return employment, changed

@@ -28,6 +28,7 @@ SPA_EVENTS = (
     "certification.expiring",
     "license.expiring",
     "adverse_event.reported",
+    "certification.scope_full",
 )
 SCHOOL_EVENTS = (
     "certification.issued",
@@ -35,6 +36,7 @@ SCHOOL_EVENTS = (
     "certification.expiring",
     "certification.review_required",
     "adverse_event.reported",
+    "certification.scope_full",
 )
 EVENT_TYPES = tuple(dict.fromkeys((*SPA_EVENTS, *SCHOOL_EVENTS)))
 

@@ -213,8 +213,11 @@ def test_each_reason_alone_refuses_with_exactly_that_reason(therapist, the_case,
 
 
 def test_every_reason_code_is_tested_alone():
-    tested = {code for _, _, code in ALONE.values()}
-    refusals = {c for c in ReasonCode if not c.name.endswith("EXPIRES_SOON")}
+    from registry.tests.test_eligibility_supervision import ALONE as SUPERVISION_ALONE
+
+    tested = {code for _, _, code in (*ALONE.values(), *SUPERVISION_ALONE.values())}
+    warnings = {ReasonCode.SUPERVISOR_NOT_NEEDED}
+    refusals = {c for c in ReasonCode if not c.name.endswith("EXPIRES_SOON") and c not in warnings}
     assert tested == refusals
 
 

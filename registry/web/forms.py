@@ -240,6 +240,8 @@ class TherapistChoiceForm(forms.Form):
     """A therapist picked from the spa's list (booking and reassigning)."""
 
     therapist = forms.UUIDField()
+    # issue 23: a supervisor for a therapist whose certification is provisional
+    supervisor = forms.UUIDField(required=False)
 
 
 def sign_field(code: str) -> str:

@@ -353,11 +353,23 @@ def intake_book(request: HttpRequest, pk) -> HttpResponse:
     except DomainError as error:
         slot_form.add_service_errors(error.errors)
         return _intake_page(request, intake, slot_form, status=400)
-    outcome = booking_create(actor=request.user, therapist=therapist, slot=slot)
+    supervisor = None
+    if choice.cleaned_data.get("supervisor"):
+        supervisor = _spa_therapist(spa, choice.cleaned_data["supervisor"])
+        if supervisor is None:
+            slot_form.add_error(None, "Choose the supervisor from the list of the spa's therapists.")
+            return _intake_page(request, intake, slot_form, status=400)
+    outcome = booking_create(actor=request.user, therapist=therapist, slot=slot, supervisor=supervisor)
     if outcome.booking is not None:
+        supervised = (
+            f", supervised by {supervisor.name}"
+            if supervisor is not None and outcome.booking.supervisor_id
+            else ""
+        )
         messages.success(
             request,
-            f"Booked {therapist.name} for {_when(outcome.booking.start)} (client {intake.client_ref}).",
+            f"Booked {therapist.name} for {_when(outcome.booking.start)}{supervised} "
+            f"(client {intake.client_ref}).",
         )
         return redirect("web:booking", pk=outcome.booking.pk)
     refusal = {"name": therapist.name, **outcome.result.as_dict()}

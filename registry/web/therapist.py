@@ -27,6 +27,7 @@ from credentials.selectors import certification_list
 from protocols.choices import BodyRegion, ScreeningAction
 from protocols.models import Condition, Protocol, ScreeningQuestion
 from registry.choices import ACTIVE_BOOKING_STATUSES, Role
+from registry.events import certification_provisional
 from registry.models import Booking, SessionCertification
 from registry.selectors import safety_records, therapist_scope
 from registry.web.auth import role_required
@@ -159,6 +160,11 @@ def home(request: HttpRequest) -> HttpResponse:
     bookings = _bookings(therapist, now)
     _intake_views(bookings)
     for certificate in certificates:
+        # issue 23: "3 of 5 supervised sessions done" while the certification is provisional
+        certificate.provisional = certification_provisional(certificate)
+        certificate.supervised_shown = min(
+            certificate.supervised_sessions_done, certificate.protocol.supervised_sessions
+        )
         certificate.public_url = reverse("verify-certificate", args=[certificate.serial])
         certificate.pdf_url = reverse("verify-certificate-pdf", args=[certificate.serial])
     context = {

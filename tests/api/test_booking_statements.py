@@ -44,3 +44,33 @@ def test_a_booking_costs_eight_statements_and_a_refused_overlap_as_many(booking_
     assert len(ctx.captured_queries) <= 10
     assert Booking.objects.count() == booked
     assert Decision.objects.filter(allowed=False, therapist=w.ana).count() == 1
+
+
+def test_a_supervised_booking_costs_a_few_statements_more(booking_world):
+    """Issue 23: the supervisor read by the serializer, the second lock, the supervisor's facts,
+    and a savepoint around the insert (the slot holds' constraint may refuse it)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from credentials.tests.factories import CertificationFactory, LicenseFactory, TherapistFactory
+    from registry.tests.factories import EmploymentFactory
+
+    w = booking_world
+    type(w.radiculopathy).objects.filter(pk=w.radiculopathy.pk).update(supervised_sessions=5)
+    type(w.certification).objects.filter(pk=w.certification.pk).update(
+        scope_full_at=timezone.now() - dt.timedelta(days=9)
+    )
+    nora = TherapistFactory(name="Nora New")
+    LicenseFactory(therapist=nora, jurisdiction="US-CA")
+    EmploymentFactory(spa=w.spa, therapist=nora)
+    CertificationFactory(therapist=nora, protocol=w.radiculopathy)
+    intake_id = w.intake().json()["id"]
+    w.book(w.carla, intake_id)
+    with CaptureQueriesContext(connection) as ctx:
+        response = w.book(
+            nora, intake_id, supervisor=str(w.ana.pk), start=(w.start + dt.timedelta(hours=2)).isoformat()
+        )
+    assert response.status_code == 201, response.content
+    # the eight, plus the supervisor (serializer), their lock, their facts, SAVEPOINT and RELEASE
+    assert len(ctx.captured_queries) == 13, _statements(ctx)

@@ -17,6 +17,7 @@ BOOKING_KEYS = {
     "id",
     "spa",
     "therapist",
+    "supervisor",  # issue 23: null unless the session is supervised
     "intake",
     "start",
     "end",

@@ -24,6 +24,7 @@ PROTOCOL_KEYS = {
     "modules",
     "source",
     "version",
+    "supervised_sessions",
 }
 PAGE_KEYS = {"count", "next", "previous", "results"}
 

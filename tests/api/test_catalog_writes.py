@@ -57,6 +57,7 @@ def test_an_admin_creates_a_protocol_and_gets_its_representation(admin, api_clie
             {"kind": "critical-details", "title": "Critical details", "min_hours": 10.5},
             {"kind": "harm-avoidance", "title": "How not to cause harm", "min_hours": 6.0},
         ],
+        "supervised_sessions": 0,  # issue 23: none unless given
     }
     assert api_client.get("/api/v1/protocols/neck-whiplash/").json() == body
 

@@ -123,7 +123,15 @@ def test_search_decides_every_therapist_of_the_spa_allowed_first(w):
         ("Carla Diaz", True),
         ("Beth Jones", False),
     ]
-    assert set(therapists[0]) == {"therapist", "name", "allowed", "reasons", "warnings"}
+    assert set(therapists[0]) == {
+        "therapist",
+        "name",
+        "allowed",
+        "reasons",
+        "warnings",
+        "provisional",
+        "supervisors",
+    }
     assert therapists[2]["therapist"] == str(w.beth.pk)
     assert therapists[2]["reasons"][0]["code"] == "PROTOCOL_NOT_CERTIFIED"
 

@@ -1,0 +1,405 @@
+"""Provisional scope (issue 23) through the services: a new certificate's first sessions are
+supervised, the completion of the Nth supervised session makes it full, and a harmful session
+sends it to review instead."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.models import AuditEvent, OutboxEvent
+from credentials.models import Certification
+from credentials.tests.factories import CertificationFactory, LicenseFactory, TherapistFactory
+from protocols.choices import SignSeverity
+from protocols.tests.factories import OutcomeSignFactory
+from registry.choices import BookingStatus
+from registry.models import Booking, Decision, Employment, SlotHold
+from registry.services.bookings import booking_complete, booking_create, booking_reassign, slot_validate
+from registry.services.catalog import protocol_update
+from registry.services.credentials import certification_revoke
+from registry.services.intakes import intake_record
+from registry.services.outcomes import adverse_event_report
+from registry.services.rechecks import employment_end
+from registry.tests.factories import EmploymentFactory
+
+pytestmark = pytest.mark.django_db
+
+N = 3  # the protocol's supervised sessions in these tests
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def p(world):
+    """The conftest world, its radiculopathy protocol asking for N supervised sessions; Nora
+    freshly certified in it; Sue (senior, full since long ago) and Una (another senior) at the
+    spa; Olga a senior at the other spa only."""
+    protocol_update(actor=None, protocol=world.radiculopathy, supervised_sessions=N)
+    world.radiculopathy.refresh_from_db()
+    long_ago = timezone.now() - dt.timedelta(days=400)
+
+    def therapist(name, *, spa=world.spa, full=True):
+        person = TherapistFactory(name=name)
+        LicenseFactory(therapist=person, jurisdiction="US-CA")
+        EmploymentFactory(spa=spa, therapist=person)
+        cert = CertificationFactory(
+            therapist=person,
+            protocol=world.radiculopathy,
+            valid_from=long_ago if full else timezone.now() - dt.timedelta(days=10),
+            scope_full_at=long_ago + HOUR if full else None,
+        )
+        return person, cert
+
+    nora, nora_cert = therapist("Nora New", full=False)
+    sue, sue_cert = therapist("Sue Senior")
+    una, _ = therapist("Una Senior")
+    olga, _ = therapist("Olga Elsewhere", spa=world.other_spa)
+    intake = intake_record(
+        actor=world.desk,
+        spa=world.spa,
+        client_ref="C-7",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=4,
+    )
+    return SimpleNamespace(
+        w=world, nora=nora, nora_cert=nora_cert, sue=sue, sue_cert=sue_cert, una=una, olga=olga, intake=intake
+    )
+
+
+def slot(p, start, *, minutes=60, intake=None):
+    return slot_validate(
+        spa=p.w.spa,
+        intake=intake or p.intake,
+        start=start,
+        duration_minutes=minutes,
+        focus_region="lumbar",
+        focus_minutes=20,
+    )
+
+
+def book(p, therapist, start, supervisor=None, **kwargs):
+    return booking_create(
+        actor=p.w.desk, therapist=therapist, slot=slot(p, start, **kwargs), supervisor=supervisor
+    )
+
+
+def codes(outcome):
+    return [r.code for r in outcome.result.reasons]
+
+
+def past_intake(p, start):
+    """An intake recorded just before a past session (so that it can be completed)."""
+    from registry.models import Intake
+
+    intake = intake_record(
+        actor=p.w.desk,
+        spa=p.w.spa,
+        client_ref="C-past",
+        condition_codes=["M51.16"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=4,
+    )
+    Intake.objects.filter(pk=intake.pk).update(
+        recorded_at=start - HOUR, valid_until=start + dt.timedelta(days=7)
+    )
+    intake.refresh_from_db()
+    return intake
+
+
+def supervised_session_done(p, start, supervisor=None):
+    """Book Nora with a supervisor for a session that has already happened, and complete it."""
+    outcome = book(p, p.nora, start, supervisor=supervisor or p.sue, intake=past_intake(p, start))
+    assert outcome.booking is not None, outcome.result.reasons
+    return booking_complete(actor=p.w.desk, booking=outcome.booking, now=start + 2 * HOUR)
+
+
+def test_the_story_provisional_then_supervised_then_full_then_alone(p):
+    start = p.w.start + dt.timedelta(days=1)
+    alone = book(p, p.nora, start)
+    assert codes(alone) == ["SUPERVISION_REQUIRED"]
+    assert "0 of 3 supervised sessions done" in alone.result.reasons[0].message
+
+    with_sue = book(p, p.nora, start, supervisor=p.sue)
+    assert with_sue.booking.status == BookingStatus.CONFIRMED
+    assert with_sue.booking.supervisor_id == p.sue.pk
+    holds = SlotHold.objects.filter(booking=with_sue.booking)
+    assert sorted((h.therapist_id == p.sue.pk, h.supervising) for h in holds) == [
+        (False, False),
+        (True, True),
+    ]
+    with_sue.booking.status = BookingStatus.CANCELLED
+    with_sue.booking.save()
+    assert not SlotHold.objects.filter(booking=with_sue.booking).exists()
+
+    base = timezone.now() - dt.timedelta(days=3)
+    for i in range(N):
+        supervised_session_done(p, base + i * 3 * HOUR)
+        p.nora_cert.refresh_from_db()
+        assert p.nora_cert.supervised_sessions_done == i + 1
+        assert (p.nora_cert.scope_full_at is not None) == (i + 1 == N)
+
+    audit = AuditEvent.objects.filter(action="certification.scope_full", object_id=str(p.nora_cert.pk))
+    assert audit.count() == 1
+    event = OutboxEvent.objects.get(type="certification.scope_full")
+    assert event.data["certification"] == str(p.nora_cert.pk)
+    assert event.data["provisional"] is False
+    assert f"spa:{p.w.spa.pk}" in event.audience
+
+    now_alone = book(p, p.nora, start)
+    assert now_alone.allowed, now_alone.result.reasons
+    assert now_alone.booking.supervisor_id is None
+
+
+def test_a_supervisor_named_when_none_is_needed_is_not_booked(p):
+    outcome = book(p, p.sue, p.w.start, supervisor=p.una)
+    assert outcome.booking.supervisor_id is None
+    assert [w.code for w in outcome.result.warnings] == ["SUPERVISOR_NOT_NEEDED"]
+    assert SlotHold.objects.filter(booking=outcome.booking).count() == 1
+
+
+def test_the_supervisors_slot_is_held_against_their_own_bookings_and_other_supervision(p):
+    first = book(p, p.nora, p.w.start, supervisor=p.sue)
+    assert first.allowed
+    # Sue treating in the slot she supervises
+    own = book(p, p.sue, p.w.start + dt.timedelta(minutes=30))
+    assert codes(own) == ["THERAPIST_UNAVAILABLE"]
+    # another provisional therapist asking for Sue in the same slot
+    ned = TherapistFactory(name="Ned Newer")
+    LicenseFactory(therapist=ned, jurisdiction="US-CA")
+    EmploymentFactory(spa=p.w.spa, therapist=ned)
+    CertificationFactory(therapist=ned, protocol=p.w.radiculopathy)
+    second = book(p, ned, p.w.start + dt.timedelta(minutes=15), supervisor=p.sue)
+    assert codes(second) == ["SUPERVISOR_UNAVAILABLE"]
+    assert second.result.reasons[0].booking == str(first.booking.pk)
+    # the supervised therapist is not free either
+    again = book(p, p.nora, p.w.start + dt.timedelta(minutes=30), supervisor=p.una)
+    assert codes(again) == ["THERAPIST_UNAVAILABLE"]
+
+
+def test_the_database_alone_refuses_a_supervisor_in_two_sessions_at_once(p):
+    first = book(p, p.nora, p.w.start, supervisor=p.sue)
+    assert first.allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Booking.objects.create(
+            spa=p.w.spa,
+            therapist=p.una,
+            supervisor=p.sue,
+            intake=p.intake,
+            start=p.w.start + dt.timedelta(minutes=30),
+            end=p.w.start + 2 * HOUR,
+            status=BookingStatus.CONFIRMED,
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():  # nor treating while supervising
+        Booking.objects.create(
+            spa=p.w.spa,
+            therapist=p.sue,
+            intake=p.intake,
+            start=p.w.start + dt.timedelta(minutes=30),
+            end=p.w.start + 2 * HOUR,
+            status=BookingStatus.CONFIRMED,
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():  # nor supervising themselves
+        Booking.objects.create(
+            spa=p.w.spa,
+            therapist=p.una,
+            supervisor=p.una,
+            intake=p.intake,
+            start=p.w.start + 5 * HOUR,
+            end=p.w.start + 6 * HOUR,
+            status=BookingStatus.CONFIRMED,
+        )
+
+
+def test_a_supervisor_of_another_spa_is_not_qualified(p):
+    outcome = book(p, p.nora, p.w.start, supervisor=p.olga)
+    assert codes(outcome) == ["SUPERVISOR_NOT_QUALIFIED"]
+    assert [r.code for r in outcome.result.reasons[0].supervisor_reasons] == ["NOT_EMPLOYED_AT_SPA"]
+
+
+def test_a_supervisor_whose_certification_expires_during_the_session_is_not_qualified(p):
+    expiring = TherapistFactory(name="Eve Expiring")
+    LicenseFactory(therapist=expiring, jurisdiction="US-CA")
+    EmploymentFactory(spa=p.w.spa, therapist=expiring)
+    long_ago = timezone.now() - dt.timedelta(days=700)
+    CertificationFactory(
+        therapist=expiring,
+        protocol=p.w.radiculopathy,
+        valid_from=long_ago,
+        expires_at=p.w.start + dt.timedelta(minutes=30),
+        scope_full_at=long_ago + HOUR,
+    )
+    outcome = book(p, p.nora, p.w.start, supervisor=expiring)
+    assert codes(outcome) == ["SUPERVISOR_NOT_QUALIFIED"]
+    assert [r.code for r in outcome.result.reasons[0].supervisor_reasons] == ["CERTIFICATION_EXPIRED"]
+
+
+def test_decision_log_shows_the_supervisor_and_the_provisional_state_at_decision_time(p):
+    refused = book(p, p.nora, p.w.start)
+    confirmed = book(p, p.nora, p.w.start, supervisor=p.sue)
+    assert refused.decision.case["supervisor"] is None
+    assert refused.decision.case["provisional"] == [
+        {
+            "certification": str(p.nora_cert.pk),
+            "protocol": "low-back-radiculopathy",
+            "supervised_sessions_done": 0,
+            "supervised_sessions": N,
+        }
+    ]
+    logged = Decision.objects.get(booking=confirmed.booking)
+    assert logged.case["supervisor"] == str(p.sue.pk)
+    assert logged.case["provisional"][0]["certification"] == str(p.nora_cert.pk)
+    # an unsupervised, full therapist's decision records nothing of supervision
+    assert "supervisor" not in book(p, p.sue, p.w.start + 3 * HOUR).decision.case
+
+
+def test_revoking_the_supervisors_certification_rechecks_the_supervised_bookings(p):
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    _, changed = certification_revoke(actor=None, certification=p.sue_cert, reason="Fraudulent course")
+    assert [b.pk for b in changed] == [supervised.pk]
+    supervised.refresh_from_db()
+    assert supervised.status == BookingStatus.NEEDS_REASSIGNMENT
+    (reason,) = supervised.reasons
+    assert reason["code"] == "SUPERVISOR_NOT_QUALIFIED"
+    assert reason["supervisor"] == str(p.sue.pk)
+    assert [r["code"] for r in reason["supervisor_reasons"]] == ["CERTIFICATION_REVOKED"]
+    recheck = Decision.objects.filter(booking=supervised, kind="recheck").get()
+    assert recheck.case["supervisor"] == str(p.sue.pk)
+    # another supervisor puts it right
+    fixed = booking_reassign(actor=None, booking=supervised, therapist=p.nora, supervisor=p.una)
+    assert fixed.allowed, fixed.result.reasons
+    supervised.refresh_from_db()
+    assert (supervised.status, supervised.supervisor_id) == (BookingStatus.CONFIRMED, p.una.pk)
+    assert set(SlotHold.objects.filter(booking=supervised).values_list("therapist_id", flat=True)) == {
+        p.nora.pk,
+        p.una.pk,
+    }
+
+
+def test_ending_the_supervisors_employment_rechecks_the_supervised_bookings(p):
+    supervised = book(p, p.nora, p.w.start + dt.timedelta(days=3), supervisor=p.sue).booking
+    employment = Employment.objects.get(spa=p.w.spa, therapist=p.sue)
+    _, changed = employment_end(actor=None, employment=employment)
+    assert [b.pk for b in changed] == [supervised.pk]
+    supervised.refresh_from_db()
+    assert supervised.reasons[0]["supervisor_reasons"][0]["code"] == "NOT_EMPLOYED_AT_SPA"
+
+
+def test_raising_supervised_sessions_rechecks_future_bookings_resting_on_the_protocol(p):
+    protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=0)
+    alone = book(p, p.nora, p.w.start).booking
+    assert alone is not None
+    _, changed = protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=N)
+    assert [b.pk for b in changed] == [alone.pk]
+    alone.refresh_from_db()
+    assert alone.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert [r["code"] for r in alone.reasons] == ["SUPERVISION_REQUIRED"]
+    assert str(p.sue.pk) in alone.suggested_therapists
+
+
+def test_a_serious_event_on_a_supervised_session_sends_the_certification_to_review_and_holds_promotion(p):
+    serious = OutcomeSignFactory(code="new-numbness", severity=SignSeverity.SERIOUS)
+    base = timezone.now() - dt.timedelta(days=3)
+    first = supervised_session_done(p, base)
+    supervised_session_done(p, base + 3 * HOUR)
+    p.nora_cert.refresh_from_db()
+    assert p.nora_cert.supervised_sessions_done == 2
+
+    adverse_event_report(
+        actor=p.w.desk, booking=first, signs=[serious.code], narrative="Numb leg that evening."
+    )
+    p.nora_cert.refresh_from_db()
+    assert p.nora_cert.review_required
+    assert p.nora_cert.supervised_sessions_done == 1  # that session no longer counts, audited
+    assert AuditEvent.objects.filter(
+        action="certification.supervised_count", object_id=str(p.nora_cert.pk)
+    ).exists()
+
+    for i in range(2, 2 + N):
+        supervised_session_done(p, base + i * 3 * HOUR)
+    p.nora_cert.refresh_from_db()
+    assert p.nora_cert.supervised_sessions_done == N + 1
+    assert p.nora_cert.scope_full_at is None  # under review: not made full silently
+    assert not OutboxEvent.objects.filter(type="certification.scope_full").exists()
+
+
+def test_a_moderate_event_on_a_supervised_session_also_goes_to_review(p):
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    first = supervised_session_done(p, timezone.now() - dt.timedelta(days=2))
+    adverse_event_report(
+        actor=p.w.desk, booking=first, signs=[moderate.code], narrative="Worse the next day."
+    )
+    cert = Certification.objects.get(pk=p.nora_cert.pk)
+    assert cert.review_required
+    assert cert.supervised_sessions_done == 0
+
+
+def _all_signs(present):
+    from protocols.models import OutcomeSign
+
+    return {s.code: s.code in present for s in OutcomeSign.objects.all()}
+
+
+def test_the_nth_supervised_session_completed_with_a_moderate_sign_does_not_promote(p):
+    from registry.services.outcomes import booking_complete_with_outcome
+
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    base = timezone.now() - dt.timedelta(days=2)
+    for i in range(N - 1):
+        supervised_session_done(p, base + i * 3 * HOUR)
+    start = base + N * 3 * HOUR
+    nth = book(p, p.nora, start, supervisor=p.sue, intake=past_intake(p, start)).booking
+    _, result = booking_complete_with_outcome(
+        actor=p.w.desk, booking=nth, pain_after=4, signs=_all_signs({moderate.code}), now=start + 2 * HOUR
+    )
+    assert result.adverse_event is not None
+    cert = Certification.objects.get(pk=p.nora_cert.pk)
+    assert cert.scope_full_at is None
+    assert cert.supervised_sessions_done == N - 1
+    assert cert.review_required
+    assert not OutboxEvent.objects.filter(type="certification.scope_full").exists()
+    assert not AuditEvent.objects.filter(action="certification.scope_full").exists()
+
+
+def test_a_moderate_event_reported_later_on_the_nth_session_makes_the_certification_provisional_again(p):
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    base = timezone.now() - dt.timedelta(days=3)
+    last = None
+    for i in range(N):
+        last = supervised_session_done(p, base + i * 3 * HOUR)
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+    adverse_event_report(actor=p.w.desk, booking=last, signs=[moderate.code], narrative="Worse next day.")
+    cert = Certification.objects.get(pk=p.nora_cert.pk)
+    assert cert.scope_full_at is None
+    assert cert.supervised_sessions_done == N - 1
+    assert cert.review_required
+    audit = AuditEvent.objects.get(action="certification.scope_provisional", object_id=str(cert.pk))
+    assert audit.after["scope_full_at"] is None
+    assert codes(book(p, p.nora, p.w.start)) == ["SUPERVISION_REQUIRED"]
+
+
+def test_an_event_after_a_session_the_promotion_did_not_count_leaves_the_certification_full(p):
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    base = timezone.now() - dt.timedelta(days=3)
+    for i in range(N):
+        supervised_session_done(p, base + i * 3 * HOUR)
+    start = base + N * 3 * HOUR
+    later = booking_complete(
+        actor=p.w.desk,
+        booking=book(p, p.nora, start, intake=past_intake(p, start)).booking,
+        now=start + 2 * HOUR,
+    )
+    adverse_event_report(actor=p.w.desk, booking=later, signs=[moderate.code], narrative="Worse.")
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+def test_a_moderate_event_on_a_session_of_an_attested_certification_does_not_withdraw_the_attestation(p):
+    from registry.services.credentials import certification_scope_attest
+
+    moderate = OutcomeSignFactory(code="more-pain", severity=SignSeverity.MODERATE)
+    first = supervised_session_done(p, timezone.now() - dt.timedelta(days=2))
+    certification_scope_attest(actor=None, certification=p.nora_cert, reason="Proctored at the hospital.")
+    adverse_event_report(actor=p.w.desk, booking=first, signs=[moderate.code], narrative="Worse.")
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
