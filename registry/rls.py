@@ -180,10 +180,11 @@ ACCESS: dict[str, dict[str, Rule]] = {
 }
 
 # What the eligibility engine needs of every therapist's bookings, whatever spa asks: the slots
-# they hold (THERAPIST_UNAVAILABLE). No client data: no intake, no reasons. A view owned by the
-# tables' owner reads the table as its owner, so this is the one window across spas.
+# they hold, treating or supervising (THERAPIST_UNAVAILABLE, SUPERVISOR_UNAVAILABLE). No client
+# data: no intake, no reasons. A view owned by the tables' owner reads the table as its owner, so
+# this is the one window across spas.
 SLOT_VIEW = "registry_booking_slot"
-SLOT_VIEW_COLUMNS = ("id", "spa_id", "therapist_id", "start", "end", "status")
+SLOT_VIEW_COLUMNS = ("id", "spa_id", "therapist_id", "start", "end", "status", "supervisor_id")
 
 
 def filter_for(table: str, queryset, scope: DbScope | None):
@@ -325,6 +326,7 @@ SYSTEM_SCOPE_CALLERS = {
     "registry.services.rechecks": "the re-check fan-out: bookings of every spa resting on what changed",
     "registry.selectors": "the safety record: counts over every spa's completed sessions",
     "registry.coverage.selectors": "a school's demand: refusal counts over the jurisdiction's spas",
+    "registry.services.bookings": "a certification's supervised sessions: counted over every spa",
 }
 
 

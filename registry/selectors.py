@@ -189,7 +189,7 @@ SELECT t.id, t.name, (SELECT v.version FROM protocols_catalogversion v),
          AND tstzrange(b.start, b."end", '[)') && tstzrange(%(start)s, %(end)s, '[)')
       UNION ALL
       SELECT json_build_array('s', b.id, b.spa_id, b.start, b."end")
-        FROM registry_booking b
+        FROM {slot_view} b
        WHERE b.supervisor_id = t.id AND b.status IN {slot_holding}
          AND b.start < %(end)s AND b."end" > %(start)s
   ) AS items), '[]')

@@ -630,6 +630,7 @@ def test_absent_emails_are_answered_as_the_schema_says(role, wsgi_app, world, me
     assert '""' not in response.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # every request runs in a transaction (row-level security)
 def test_the_schema_is_generated_one_request_at_a_time(client, monkeypatch):
     """Two outside runs loading `/api/schema/` at the same moment from one server: one got a
     500 (drf-spectacular's generator is not thread-safe, tfranzel/drf-spectacular#1123).

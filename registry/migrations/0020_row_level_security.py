@@ -12,6 +12,6 @@ from registry import rls
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0011_spa_jurisdiction_iso_3166_2")]
+    dependencies = [("registry", "0012_booking_supervisor_and_slot_holds")]
 
     operations = [migrations.RunSQL(sql=rls.install_sql(), reverse_sql=rls.uninstall_sql())]

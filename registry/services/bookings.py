@@ -18,7 +18,7 @@ from core.retry import retry_on_conflict
 from core.services import audit_record
 from credentials.models import Certification, Therapist
 from protocols.choices import BodyRegion, SignSeverity
-from registry import eligibility, events
+from registry import eligibility, events, rls
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
 from registry.eligibility import Reason, ReasonCode
 from registry.models import Booking, Decision, Intake, SessionCertification, Spa
@@ -575,17 +575,19 @@ def certifications_supervised_count(
     )
     if not provisional:
         return []
-    counted = dict(
-        SessionCertification.objects.filter(
-            certification__in=provisional,
-            booking__status=BookingStatus.COMPLETED,
-            booking__supervisor__isnull=False,
+    # the therapist's sessions at every spa count, whichever spa's staff completes this one
+    with rls.system_scope():
+        counted = dict(
+            SessionCertification.objects.filter(
+                certification__in=provisional,
+                booking__status=BookingStatus.COMPLETED,
+                booking__supervisor__isnull=False,
+            )
+            .exclude(booking__adverse_events__severity__in=NOT_COUNTED_SEVERITIES)
+            .values("certification")
+            .annotate(n=Count("booking", distinct=True))
+            .values_list("certification", "n")
         )
-        .exclude(booking__adverse_events__severity__in=NOT_COUNTED_SEVERITIES)
-        .values("certification")
-        .annotate(n=Count("booking", distinct=True))
-        .values_list("certification", "n")
-    )
     made_full = []
     for cert in provisional:
         done = counted.get(cert.pk, 0)

@@ -403,3 +403,37 @@ def test_a_moderate_event_on_a_session_of_an_attested_certification_does_not_wit
     certification_scope_attest(actor=None, certification=p.nora_cert, reason="Proctored at the hospital.")
     adverse_event_report(actor=p.w.desk, booking=first, signs=[moderate.code], narrative="Worse.")
     assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+def test_supervised_sessions_at_every_spa_count_whichever_spas_staff_counts(p):
+    """Row-level security (issue 26) keeps another spa's bookings from a spa's staff, but not
+    from the count of a therapist's supervised sessions: a completion at the second spa of a
+    therapist counts the sessions done at the first."""
+    from registry import rls
+    from registry.services.bookings import certifications_supervised_count
+
+    base = timezone.now() - dt.timedelta(days=3)
+    for i in range(N - 1):
+        supervised_session_done(p, base + i * 3 * HOUR)
+    Certification.objects.filter(pk=p.nora_cert.pk).update(supervised_sessions_done=0)
+    p.nora_cert.refresh_from_db()
+    with rls.scope(rls.DbScope("spa-staff", spa=str(p.w.other_spa.pk))):
+        assert not Booking.objects.filter(spa=p.w.spa).exists()  # the wall holds for the spa's reads
+        certifications_supervised_count(actor=None, certifications=[p.nora_cert], now=timezone.now())
+    p.nora_cert.refresh_from_db()
+    assert p.nora_cert.supervised_sessions_done == N - 1
+
+
+def test_a_supervisors_sessions_at_another_spa_are_in_their_facts_whichever_spa_asks(p):
+    """The slot view (issue 26) carries the supervisor too: spa staff who cannot read another
+    spa's bookings still see that their supervisor is busy supervising there."""
+    from registry import rls
+    from registry.selectors import eligibility_facts_for_therapist
+
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue)
+    assert supervised.allowed
+    window = (p.w.start - HOUR, p.w.start + 2 * HOUR)
+    with rls.scope(rls.DbScope("spa-staff", spa=str(p.w.other_spa.pk))):
+        assert not Booking.objects.filter(pk=supervised.booking.pk).exists()
+        facts = eligibility_facts_for_therapist(therapist_id=p.sue.pk, window=window)
+    assert [(b.id, b.supervising) for b in facts.bookings] == [(str(supervised.booking.pk), True)]
