@@ -42,8 +42,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super()._configure_role(connection)
 
     def configure_app_role(self) -> None:
-        """Back to the app role after the owner's work on this connection."""
-        if self._configure_role(self.connection) and not self.get_autocommit():
+        """Back to the app role after the owner's work on this connection. Inside a transaction
+        the SET ROLE is part of it (a rollback restores the role the transaction began with,
+        the app role): committing here would commit the caller's work, a test's included."""
+        if self._configure_role(self.connection) and not self.get_autocommit() and not self.in_atomic_block:
             self.connection.commit()
 
     def get_new_connection(self, conn_params):

@@ -190,3 +190,26 @@ def test_the_bypasses_are_used_only_by_the_audited_read_and_the_owners_work():
     text = (ROOT / "api/views/bookings.py").read_text()
     read = text[text.index("def incident(") :]
     assert read.index("audit_record(") < read.index("rls.incident_review(")
+
+
+def test_the_owners_work_inside_a_transaction_is_not_committed_by_the_switch_back(db):
+    """``as_owner`` inside a transaction (a test's, a request's) returns to the app role without
+    committing: a leaked commit once left a test's broken row in the database for the next."""
+    from django.db import connections
+
+    from registry.models import Spa
+    from registry.tests.factories import SpaFactory
+
+    spa = SpaFactory()
+    with rls.as_owner(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == "registry_app"
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {Spa._meta.db_table} WHERE id = %s", [spa.pk])
+            assert cursor.fetchone()[0] == 0, "the test's transaction was committed"
+    finally:
+        other.close()
