@@ -197,7 +197,6 @@ def test_the_owners_work_inside_a_transaction_is_not_committed_by_the_switch_bac
     committing: a leaked commit once left a test's broken row in the database for the next."""
     from django.db import connections
 
-    from registry.models import Spa
     from registry.tests.factories import SpaFactory
 
     spa = SpaFactory()
@@ -209,7 +208,7 @@ def test_the_owners_work_inside_a_transaction_is_not_committed_by_the_switch_bac
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {Spa._meta.db_table} WHERE id = %s", [spa.pk])
+            cursor.execute("SELECT count(*) FROM registry_spa WHERE id = %s", [spa.pk])
             assert cursor.fetchone()[0] == 0, "the test's transaction was committed"
     finally:
         other.close()
