@@ -6,7 +6,8 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEvent, OutboxEvent
@@ -275,6 +276,42 @@ def test_revoking_the_supervisors_certification_rechecks_the_supervised_bookings
         p.nora.pk,
         p.una.pk,
     }
+
+
+def _locked_before_deciding(queries, therapist_id) -> bool:
+    """Whether a statement locking the therapist's row ran before the first read of
+    certifications that locks nothing (the decision's facts)."""
+    for query in queries:
+        sql = query["sql"]
+        if "FOR UPDATE" in sql and f"credentials_therapist WHERE id = '{therapist_id}'" in sql:
+            return True
+        if "FOR UPDATE" not in sql and "credentials_certification" in sql:
+            return False
+    raise AssertionError("no decision was read")
+
+
+def test_reassigning_without_a_supervisor_keeps_and_locks_the_one_the_row_names_not_a_stale_one(p):
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    stale = Booking.objects.get(pk=supervised.pk)  # read while Sue supervises
+    booking_reassign(actor=None, booking=supervised, therapist=p.nora, supervisor=p.una)
+    with CaptureQueriesContext(connection) as ctx:
+        kept = booking_reassign(actor=None, booking=stale, therapist=p.nora)
+    assert kept.allowed, kept.result.reasons
+    assert kept.booking.supervisor_id == p.una.pk  # the row's supervisor, not the stale Sue
+    assert _locked_before_deciding(ctx.captured_queries, p.una.pk)
+    assert kept.decision.case["supervisor"] == str(p.una.pk)
+    assert set(SlotHold.objects.filter(booking=supervised).values_list("therapist_id", flat=True)) == {
+        p.nora.pk,
+        p.una.pk,
+    }
+
+
+def test_reassigning_with_a_supervisor_locks_them_before_deciding(p):
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    with CaptureQueriesContext(connection) as ctx:
+        moved = booking_reassign(actor=None, booking=supervised, therapist=p.nora, supervisor=p.una)
+    assert moved.allowed, moved.result.reasons
+    assert _locked_before_deciding(ctx.captured_queries, p.una.pk)
 
 
 def test_ending_the_supervisors_employment_rechecks_the_supervised_bookings(p):

@@ -119,6 +119,56 @@ def test_reassigning_a_supervised_booking_takes_a_new_supervisor(w):
     assert response.json()["supervisor"] == str(w.carla.pk)
 
 
+def _reassign(w, booking_id, **body):
+    return w.desk.post(f"/api/v1/bookings/{booking_id}/reassign/", body, format="json")
+
+
+def test_reassigning_to_the_same_therapist_without_a_supervisor_keeps_the_current_one(w):
+    booked = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk)).json()
+    response = _reassign(w, booked["id"], therapist=str(w.nora.pk))
+    assert response.status_code == 200, response.content
+    assert response.json()["supervisor"] == str(w.ana.pk)
+    decision = Decision.objects.filter(booking_id=booked["id"], kind="reassignment").get()
+    assert decision.allowed
+    assert decision.case["supervisor"] == str(w.ana.pk)
+
+
+def test_reassigning_to_the_same_therapist_with_supervisor_null_means_none(w):
+    booked = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk)).json()
+    response = _reassign(w, booked["id"], therapist=str(w.nora.pk), supervisor=None)
+    assert response.status_code == 409
+    assert _codes(response) == ["SUPERVISION_REQUIRED"]
+    assert Booking.objects.get(pk=booked["id"]).supervisor_id == w.ana.pk  # unchanged
+
+
+def test_reassigning_to_another_therapist_without_a_supervisor_gives_none(w):
+    booked = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk)).json()
+    # another provisional therapist is not given Nora's supervisor silently
+    nina = TherapistFactory(name="Nina Newer")
+    LicenseFactory(therapist=nina, jurisdiction="US-CA")
+    EmploymentFactory(spa=w.spa, therapist=nina)
+    CertificationFactory(therapist=nina, protocol=w.radiculopathy, school=w.school)
+    refused = _reassign(w, booked["id"], therapist=str(nina.pk))
+    assert refused.status_code == 409
+    assert _codes(refused) == ["SUPERVISION_REQUIRED"]
+    # a full therapist takes it alone: the supervisor's slot is freed
+    moved = _reassign(w, booked["id"], therapist=str(w.carla.pk))
+    assert moved.status_code == 200, moved.content
+    assert (moved.json()["therapist"], moved.json()["supervisor"]) == (str(w.carla.pk), None)
+    assert w.book(w.ana, w.intake_id).status_code == 201
+
+
+def test_the_schema_says_what_an_omitted_or_null_reassign_supervisor_means():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    field = schema["components"]["schemas"]["ReassignRequest"]["properties"]["supervisor"]
+    assert field["nullable"] is True
+    assert "Omitted: the same `therapist` keeps the booking's current supervisor" in field["description"]
+    assert "`null`: no supervisor" in field["description"]
+    assert "supervisor" not in schema["components"]["schemas"]["ReassignRequest"].get("required", [])
+
+
 def test_the_schema_documents_the_supervisor_field_and_every_reason_code():
     from drf_spectacular.generators import SchemaGenerator
 
