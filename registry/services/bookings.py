@@ -780,6 +780,17 @@ class Candidate:
     provisional: bool = False
     supervisors: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def needs_only_a_supervisor(self) -> bool:
+        """Refused only for want of a supervisor (every reason ``SUPERVISION_REQUIRED``): named
+        with one of ``supervisors``, the session would be allowed. The pages offer a picker then."""
+        reasons = self.result.reasons
+        return (
+            self.provisional
+            and bool(reasons)
+            and all(r.code == ReasonCode.SUPERVISION_REQUIRED for r in reasons)
+        )
+
 
 def eligible_therapists(*, slot: Slot, exclude_booking_id: Any = None) -> list[Candidate]:
     """Every therapist employed at the spa, decided for ``slot``: allowed first, then by name.
