@@ -324,15 +324,93 @@ def test_ending_the_supervisors_employment_rechecks_the_supervised_bookings(p):
 
 
 def test_raising_supervised_sessions_rechecks_future_bookings_resting_on_the_protocol(p):
+    """Supervision starting (0 → N) grandfathers the holders: Nora, certified before, keeps
+    booking alone (the re-check refuses nothing); a certification issued after is provisional."""
     protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=0)
     alone = book(p, p.nora, p.w.start).booking
     assert alone is not None
     _, changed = protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=N)
-    assert [b.pk for b in changed] == [alone.pk]
+    assert changed == []
     alone.refresh_from_db()
-    assert alone.status == BookingStatus.NEEDS_REASSIGNMENT
-    assert [r["code"] for r in alone.reasons] == ["SUPERVISION_REQUIRED"]
-    assert str(p.sue.pk) in alone.suggested_therapists
+    assert alone.status == BookingStatus.CONFIRMED
+    assert Decision.objects.filter(booking=alone, kind="recheck", allowed=True).exists()
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+    assert book(p, p.nora, p.w.start + 2 * HOUR).booking is not None  # still alone
+
+    newcomer = TherapistFactory(name="Nell Newer")
+    LicenseFactory(therapist=newcomer, jurisdiction="US-CA")
+    EmploymentFactory(spa=p.w.spa, therapist=newcomer)
+    CertificationFactory(therapist=newcomer, protocol=p.w.radiculopathy, valid_from=timezone.now())
+    assert codes(book(p, newcomer, p.w.start)) == ["SUPERVISION_REQUIRED"]
+
+
+def test_supervision_starting_grandfathers_each_holder_audited_and_tells_nobody(p):
+    protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=0)
+    revoked = CertificationFactory(
+        therapist=p.una, protocol=p.w.radiculopathy, revoked_at=timezone.now() - HOUR, revoked_reason="Forged"
+    )
+    flagged = CertificationFactory(therapist=p.olga, protocol=p.w.radiculopathy, review_required=True)
+    before_full = set(
+        Certification.objects.filter(scope_full_at__isnull=False).values_list("pk", "scope_full_at")
+    )
+    now = timezone.now()
+
+    protocol_update(actor=p.w.desk, protocol=p.w.radiculopathy, supervised_sessions=N, now=now)
+
+    # issued before, not full (Ana's was grandfathered by the fixture's first 0 → N)
+    grandfathered = {p.nora_cert.pk, flagged.pk}
+    assert set(Certification.objects.filter(scope_full_at=now).values_list("pk", flat=True)) == grandfathered
+    # already full: untouched; revoked: nothing to make full
+    assert before_full <= set(Certification.objects.values_list("pk", "scope_full_at"))
+    assert Certification.objects.get(pk=revoked.pk).scope_full_at is None
+    audits = AuditEvent.objects.filter(action="certification.scope_grandfathered", actor=p.w.desk)
+    assert {a.object_id for a in audits} == {str(pk) for pk in grandfathered}
+    audit = audits.get(object_id=str(p.nora_cert.pk))
+    assert (audit.actor, audit.before, audit.after["supervised_sessions"]) == (
+        p.w.desk,
+        {"scope_full_at": None},
+        N,
+    )
+    assert "keep their full scope" in audit.reason
+    assert not OutboxEvent.objects.filter(type="certification.scope_full").exists()
+
+
+def test_supervision_starting_grandfathers_in_one_update_whatever_the_number_of_holders(p):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(extra_holders):
+        protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=0)
+        Certification.objects.filter(protocol=p.w.radiculopathy).update(scope_full_at=None)
+        for _ in range(extra_holders):
+            CertificationFactory(protocol=p.w.radiculopathy)
+        with CaptureQueriesContext(connection) as queries:
+            protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=N)
+        assert not Certification.objects.filter(
+            protocol=p.w.radiculopathy, scope_full_at__isnull=True, revoked_at__isnull=True
+        ).exists()
+        return [q["sql"] for q in queries.captured_queries]
+
+    few, many = statements(0), statements(6)
+    assert len(few) == len(many)
+    updates = [sql for sql in many if sql.startswith('UPDATE "credentials_certification"')]
+    assert len(updates) == 1
+    assert sum(sql.startswith('INSERT INTO "core_auditevent"') for sql in many) == 2  # protocol, holders
+
+
+def test_raising_a_positive_number_grandfathers_nothing_and_the_count_goes_on(p):
+    supervised_session_done(p, timezone.now() - dt.timedelta(days=2))
+    grandfathered = AuditEvent.objects.filter(action="certification.scope_grandfathered")
+    before = grandfathered.count()  # the fixture's 0 → N grandfathered Ana's certification
+    _, changed = protocol_update(actor=None, protocol=p.w.radiculopathy, supervised_sessions=N + 2)
+    assert changed == []  # nothing rested on Nora alone
+    cert = Certification.objects.get(pk=p.nora_cert.pk)
+    assert (cert.scope_full_at, cert.supervised_sessions_done) == (None, 1)
+    assert Certification.objects.get(pk=p.sue_cert.pk).scope_full_at is not None  # full stays full
+    assert grandfathered.count() == before
+    alone = book(p, p.nora, p.w.start)
+    assert codes(alone) == ["SUPERVISION_REQUIRED"]
+    assert f"1 of {N + 2} supervised sessions done" in alone.result.reasons[0].message
 
 
 def test_a_serious_event_on_a_supervised_session_sends_the_certification_to_review_and_holds_promotion(p):
