@@ -14,9 +14,9 @@ from core.models import AuditEvent, OutboxEvent
 from credentials.models import Certification
 from credentials.tests.factories import CertificationFactory, LicenseFactory, TherapistFactory
 from protocols.choices import SignSeverity
-from protocols.tests.factories import OutcomeSignFactory
+from protocols.tests.factories import ConditionFactory, OutcomeSignFactory, ProtocolFactory
 from registry.choices import BookingStatus
-from registry.models import Booking, Decision, Employment, SlotHold
+from registry.models import Booking, Decision, Employment, Intake, SessionCertification, SlotHold
 from registry.services.bookings import booking_complete, booking_create, booking_reassign, slot_validate
 from registry.services.catalog import protocol_update
 from registry.services.credentials import certification_revoke
@@ -92,8 +92,6 @@ def codes(outcome):
 
 def past_intake(p, start):
     """An intake recorded just before a past session (so that it can be completed)."""
-    from registry.models import Intake
-
     intake = intake_record(
         actor=p.w.desk,
         spa=p.w.spa,
@@ -440,3 +438,58 @@ def test_a_moderate_event_on_a_session_of_an_attested_certification_does_not_wit
     certification_scope_attest(actor=None, certification=p.nora_cert, reason="Proctored at the hospital.")
     adverse_event_report(actor=p.w.desk, booking=first, signs=[moderate.code], narrative="Worse.")
     assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+def test_completion_credits_only_the_provisional_certification_the_supervisor_was_checked_for(p):
+    """Issue 23, H2. The session's intake needs two protocols: neck, which Nora holds only
+    provisionally (the booking's supervisor is checked for it), and radiculopathy, where she
+    holds a full certification (expiring sooner) besides her provisional one (lasting longer).
+    The radiculopathy group needs no supervisor, so the session rests on the full one there; the
+    completion records and credits the neck certification and never the provisional
+    radiculopathy one the supervisor was not checked for."""
+    neck = ProtocolFactory(
+        slug="neck-radiculopathy", name="Neck with radiculopathy", region="cervical", supervised_sessions=N
+    )
+    ConditionFactory(code="M54.12", region="cervical", requirements=[[neck]])
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    nora_neck = CertificationFactory(therapist=p.nora, protocol=neck)
+    CertificationFactory(therapist=p.sue, protocol=neck, valid_from=long_ago, scope_full_at=long_ago + HOUR)
+    nora_full = CertificationFactory(
+        therapist=p.nora,
+        protocol=p.w.radiculopathy,
+        valid_from=long_ago,
+        expires_at=timezone.now() + dt.timedelta(days=60),  # before her provisional one's expiry
+        scope_full_at=long_ago + HOUR,
+    )
+    assert nora_full.expires_at < p.nora_cert.expires_at
+
+    start = timezone.now() - dt.timedelta(days=1)
+    intake = intake_record(
+        actor=p.w.desk,
+        spa=p.w.spa,
+        client_ref="C-two",
+        condition_codes=["M51.16", "M54.12"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=4,
+    )
+    Intake.objects.filter(pk=intake.pk).update(
+        recorded_at=start - HOUR, valid_until=start + dt.timedelta(days=7)
+    )
+    intake.refresh_from_db()
+    outcome = book(p, p.nora, start, supervisor=p.sue, intake=intake)
+    assert outcome.booking is not None, outcome.result.reasons
+    assert outcome.booking.supervisor_id == p.sue.pk
+    assert [c["certification"] for c in outcome.decision.case["provisional"]] == [str(nora_neck.pk)]
+
+    booking_complete(actor=p.w.desk, booking=outcome.booking, now=start + 2 * HOUR)
+
+    recorded = set(
+        SessionCertification.objects.filter(booking=outcome.booking).values_list("certification", flat=True)
+    )
+    assert recorded == {nora_full.pk, nora_neck.pk}
+    assert Certification.objects.get(pk=nora_neck.pk).supervised_sessions_done == 1
+    unchecked = Certification.objects.get(pk=p.nora_cert.pk)
+    assert (unchecked.supervised_sessions_done, unchecked.scope_full_at) == (0, None)
+    assert not AuditEvent.objects.filter(
+        action="certification.supervised_count", object_id=str(p.nora_cert.pk)
+    ).exists()
