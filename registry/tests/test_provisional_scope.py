@@ -493,3 +493,55 @@ def test_completion_credits_only_the_provisional_certification_the_supervisor_wa
     assert not AuditEvent.objects.filter(
         action="certification.supervised_count", object_id=str(p.nora_cert.pk)
     ).exists()
+
+
+def test_a_booking_refused_for_its_supervisor_releases_the_supervisors_slot(p):
+    """Issue 23, M4. Sue's certification revoked, the booking she supervised needs reassignment
+    for her (SUPERVISOR_NOT_QUALIFIED) and lets her go: her slot hold is released in the
+    re-check's own UPDATE, so she can be booked in that slot again; the booking's reasons and the
+    re-check's decision still name her."""
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    certification_revoke(actor=None, certification=p.sue_cert, reason="Fraudulent course")
+    supervised.refresh_from_db()
+    assert supervised.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert supervised.supervisor_id is None
+    assert list(SlotHold.objects.filter(booking=supervised).values_list("therapist_id", "supervising")) == [
+        (p.nora.pk, False)
+    ]
+    assert supervised.reasons[0]["supervisor"] == str(p.sue.pk)
+    assert Decision.objects.get(booking=supervised, kind="recheck").case["supervisor"] == str(p.sue.pk)
+
+    wellness = intake_record(
+        actor=p.w.desk,
+        spa=p.w.spa,
+        client_ref="C-8",
+        condition_codes=["WELLNESS"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=2,
+    )
+    treating = booking_create(
+        actor=p.w.desk,
+        therapist=p.sue,
+        slot=slot_validate(
+            spa=p.w.spa,
+            intake=wellness,
+            start=p.w.start + dt.timedelta(minutes=30),
+            duration_minutes=60,
+            focus_region=None,
+            focus_minutes=0,
+        ),
+    )
+    assert treating.allowed, treating.result.reasons
+    assert treating.booking is not None
+
+
+def test_a_booking_refused_for_its_therapist_keeps_its_supervisor(p):
+    """Only a refusal for the supervisor lets them go: the booking refused for its therapist
+    keeps the supervisor (and their hold) for the reassignment to another therapist."""
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    certification_revoke(actor=None, certification=p.nora_cert, reason="Course not attended")
+    supervised.refresh_from_db()
+    assert supervised.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert [r["code"] for r in supervised.reasons] == ["CERTIFICATION_REVOKED"]
+    assert supervised.supervisor_id == p.sue.pk
+    assert SlotHold.objects.filter(booking=supervised, therapist=p.sue, supervising=True).exists()
