@@ -545,3 +545,42 @@ def test_a_booking_refused_for_its_therapist_keeps_its_supervisor(p):
     assert [r["code"] for r in supervised.reasons] == ["CERTIFICATION_REVOKED"]
     assert supervised.supervisor_id == p.sue.pk
     assert SlotHold.objects.filter(booking=supervised, therapist=p.sue, supervising=True).exists()
+
+
+# --- statements (issue 23, L13): a supervised completion and the re-check of supervised bookings
+# are pinned, inside the test's transaction (each atomic block a SAVEPOINT and its RELEASE) ----
+
+
+def test_a_supervised_completion_costs_thirteen_statements_and_fifteen_when_it_makes_the_scope_full(
+    p, django_assert_num_queries
+):
+    """The savepoint; the booking locked, then completed; the therapist's facts and the
+    session's case; the relied-on certifications' protocols, the SessionCertification INSERT and
+    their read back; the provisional ones locked; their supervised sessions counted; the count
+    written and audited; the release: 13. The completion that makes the certification full
+    reads the spas employing the therapist and writes the outbox event: 15."""
+    base = timezone.now() - dt.timedelta(days=3)
+    for i in range(N):
+        start = base + i * 3 * HOUR
+        booking = book(p, p.nora, start, supervisor=p.sue, intake=past_intake(p, start)).booking
+        with django_assert_num_queries(15 if i + 1 == N else 13):
+            booking_complete(actor=p.w.desk, booking=booking, now=start + 2 * HOUR)
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+@pytest.mark.parametrize("supervised", [2, 5])
+def test_revoking_a_supervisors_certification_rechecks_their_bookings_in_constant_statements(
+    p, supervised, django_assert_num_queries
+):
+    """22 statements for 2 supervised bookings as for 5: the revocation (savepoints, the
+    therapist and certifications lock, the certification read and revoked, its status list bit,
+    the audit) and the set-wise re-check's 7 (bookings locked, therapists' and supervisors'
+    facts, the intakes' cases, the spa's staff, the decisions, the one UPDATE that also lets the
+    supervisor go, the outbox), then the certification event (the spas employing, the protocol,
+    the outbox row)."""
+    for i in range(supervised):
+        assert book(p, p.nora, p.w.start + i * 3 * HOUR, supervisor=p.sue).booking is not None
+    with django_assert_num_queries(22):
+        _, changed = certification_revoke(actor=None, certification=p.sue_cert, reason="Fraudulent course")
+    assert len(changed) == supervised
+    assert not SlotHold.objects.filter(therapist=p.sue).exists()

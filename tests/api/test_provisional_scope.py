@@ -242,3 +242,14 @@ def test_a_supervisor_booked_after_the_decision_is_refused_409_by_the_slot_holds
     assert refusal.allowed is False
     assert refusal.booking_id is None
     assert [r["code"] for r in refusal.reasons] == ["SUPERVISOR_UNAVAILABLE"]
+
+
+def test_an_eligibility_check_with_a_supervisor_costs_one_statement_more(w, django_assert_num_queries):
+    """Issue 23, L13: the check's two (authentication; the case and the therapist's facts in one,
+    tests/test_query_counts.py) and the supervisor's facts."""
+    body = {**w.slot(w.nora, w.intake_id), "supervisor": str(w.ana.pk)}
+    w.desk.post("/api/v1/eligibility/check/", body, format="json")  # the connection's first-use work
+    with django_assert_num_queries(3):
+        response = w.desk.post("/api/v1/eligibility/check/", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["allowed"] is True
