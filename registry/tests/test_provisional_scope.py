@@ -14,9 +14,9 @@ from core.models import AuditEvent, OutboxEvent
 from credentials.models import Certification
 from credentials.tests.factories import CertificationFactory, LicenseFactory, TherapistFactory
 from protocols.choices import SignSeverity
-from protocols.tests.factories import OutcomeSignFactory
+from protocols.tests.factories import ConditionFactory, OutcomeSignFactory, ProtocolFactory
 from registry.choices import BookingStatus
-from registry.models import Booking, Decision, Employment, SlotHold
+from registry.models import Booking, Decision, Employment, Intake, SessionCertification, SlotHold
 from registry.services.bookings import booking_complete, booking_create, booking_reassign, slot_validate
 from registry.services.catalog import protocol_update
 from registry.services.credentials import certification_revoke
@@ -92,8 +92,6 @@ def codes(outcome):
 
 def past_intake(p, start):
     """An intake recorded just before a past session (so that it can be completed)."""
-    from registry.models import Intake
-
     intake = intake_record(
         actor=p.w.desk,
         spa=p.w.spa,
@@ -518,3 +516,149 @@ def test_a_moderate_event_on_a_session_of_an_attested_certification_does_not_wit
     certification_scope_attest(actor=None, certification=p.nora_cert, reason="Proctored at the hospital.")
     adverse_event_report(actor=p.w.desk, booking=first, signs=[moderate.code], narrative="Worse.")
     assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+def test_completion_credits_only_the_provisional_certification_the_supervisor_was_checked_for(p):
+    """Issue 23, H2. The session's intake needs two protocols: neck, which Nora holds only
+    provisionally (the booking's supervisor is checked for it), and radiculopathy, where she
+    holds a full certification (expiring sooner) besides her provisional one (lasting longer).
+    The radiculopathy group needs no supervisor, so the session rests on the full one there; the
+    completion records and credits the neck certification and never the provisional
+    radiculopathy one the supervisor was not checked for."""
+    neck = ProtocolFactory(
+        slug="neck-radiculopathy", name="Neck with radiculopathy", region="cervical", supervised_sessions=N
+    )
+    ConditionFactory(code="M54.12", region="cervical", requirements=[[neck]])
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    nora_neck = CertificationFactory(therapist=p.nora, protocol=neck)
+    CertificationFactory(therapist=p.sue, protocol=neck, valid_from=long_ago, scope_full_at=long_ago + HOUR)
+    nora_full = CertificationFactory(
+        therapist=p.nora,
+        protocol=p.w.radiculopathy,
+        valid_from=long_ago,
+        expires_at=timezone.now() + dt.timedelta(days=60),  # before her provisional one's expiry
+        scope_full_at=long_ago + HOUR,
+    )
+    assert nora_full.expires_at < p.nora_cert.expires_at
+
+    start = timezone.now() - dt.timedelta(days=1)
+    intake = intake_record(
+        actor=p.w.desk,
+        spa=p.w.spa,
+        client_ref="C-two",
+        condition_codes=["M51.16", "M54.12"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=4,
+    )
+    Intake.objects.filter(pk=intake.pk).update(
+        recorded_at=start - HOUR, valid_until=start + dt.timedelta(days=7)
+    )
+    intake.refresh_from_db()
+    outcome = book(p, p.nora, start, supervisor=p.sue, intake=intake)
+    assert outcome.booking is not None, outcome.result.reasons
+    assert outcome.booking.supervisor_id == p.sue.pk
+    assert [c["certification"] for c in outcome.decision.case["provisional"]] == [str(nora_neck.pk)]
+
+    booking_complete(actor=p.w.desk, booking=outcome.booking, now=start + 2 * HOUR)
+
+    recorded = set(
+        SessionCertification.objects.filter(booking=outcome.booking).values_list("certification", flat=True)
+    )
+    assert recorded == {nora_full.pk, nora_neck.pk}
+    assert Certification.objects.get(pk=nora_neck.pk).supervised_sessions_done == 1
+    unchecked = Certification.objects.get(pk=p.nora_cert.pk)
+    assert (unchecked.supervised_sessions_done, unchecked.scope_full_at) == (0, None)
+    assert not AuditEvent.objects.filter(
+        action="certification.supervised_count", object_id=str(p.nora_cert.pk)
+    ).exists()
+
+
+def test_a_booking_refused_for_its_supervisor_releases_the_supervisors_slot(p):
+    """Issue 23, M4. Sue's certification revoked, the booking she supervised needs reassignment
+    for her (SUPERVISOR_NOT_QUALIFIED) and lets her go: her slot hold is released in the
+    re-check's own UPDATE, so she can be booked in that slot again; the booking's reasons and the
+    re-check's decision still name her."""
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    certification_revoke(actor=None, certification=p.sue_cert, reason="Fraudulent course")
+    supervised.refresh_from_db()
+    assert supervised.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert supervised.supervisor_id is None
+    assert list(SlotHold.objects.filter(booking=supervised).values_list("therapist_id", "supervising")) == [
+        (p.nora.pk, False)
+    ]
+    assert supervised.reasons[0]["supervisor"] == str(p.sue.pk)
+    assert Decision.objects.get(booking=supervised, kind="recheck").case["supervisor"] == str(p.sue.pk)
+
+    wellness = intake_record(
+        actor=p.w.desk,
+        spa=p.w.spa,
+        client_ref="C-8",
+        condition_codes=["WELLNESS"],
+        screening={"ces-bladder-bowel": False, "recent-trauma": False},
+        pain_score=2,
+    )
+    treating = booking_create(
+        actor=p.w.desk,
+        therapist=p.sue,
+        slot=slot_validate(
+            spa=p.w.spa,
+            intake=wellness,
+            start=p.w.start + dt.timedelta(minutes=30),
+            duration_minutes=60,
+            focus_region=None,
+            focus_minutes=0,
+        ),
+    )
+    assert treating.allowed, treating.result.reasons
+    assert treating.booking is not None
+
+
+def test_a_booking_refused_for_its_therapist_keeps_its_supervisor(p):
+    """Only a refusal for the supervisor lets them go: the booking refused for its therapist
+    keeps the supervisor (and their hold) for the reassignment to another therapist."""
+    supervised = book(p, p.nora, p.w.start, supervisor=p.sue).booking
+    certification_revoke(actor=None, certification=p.nora_cert, reason="Course not attended")
+    supervised.refresh_from_db()
+    assert supervised.status == BookingStatus.NEEDS_REASSIGNMENT
+    assert [r["code"] for r in supervised.reasons] == ["CERTIFICATION_REVOKED"]
+    assert supervised.supervisor_id == p.sue.pk
+    assert SlotHold.objects.filter(booking=supervised, therapist=p.sue, supervising=True).exists()
+
+
+# --- statements (issue 23, L13): a supervised completion and the re-check of supervised bookings
+# are pinned, inside the test's transaction (each atomic block a SAVEPOINT and its RELEASE) ----
+
+
+def test_a_supervised_completion_costs_thirteen_statements_and_fifteen_when_it_makes_the_scope_full(
+    p, django_assert_num_queries
+):
+    """The savepoint; the booking locked, then completed; the therapist's facts and the
+    session's case; the relied-on certifications' protocols, the SessionCertification INSERT and
+    their read back; the provisional ones locked; their supervised sessions counted; the count
+    written and audited; the release: 13. The completion that makes the certification full
+    reads the spas employing the therapist and writes the outbox event: 15."""
+    base = timezone.now() - dt.timedelta(days=3)
+    for i in range(N):
+        start = base + i * 3 * HOUR
+        booking = book(p, p.nora, start, supervisor=p.sue, intake=past_intake(p, start)).booking
+        with django_assert_num_queries(15 if i + 1 == N else 13):
+            booking_complete(actor=p.w.desk, booking=booking, now=start + 2 * HOUR)
+    assert Certification.objects.get(pk=p.nora_cert.pk).scope_full_at is not None
+
+
+@pytest.mark.parametrize("supervised", [2, 5])
+def test_revoking_a_supervisors_certification_rechecks_their_bookings_in_constant_statements(
+    p, supervised, django_assert_num_queries
+):
+    """22 statements for 2 supervised bookings as for 5: the revocation (savepoints, the
+    therapist and certifications lock, the certification read and revoked, its status list bit,
+    the audit) and the set-wise re-check's 7 (bookings locked, therapists' and supervisors'
+    facts, the intakes' cases, the spa's staff, the decisions, the one UPDATE that also lets the
+    supervisor go, the outbox), then the certification event (the spas employing, the protocol,
+    the outbox row)."""
+    for i in range(supervised):
+        assert book(p, p.nora, p.w.start + i * 3 * HOUR, supervisor=p.sue).booking is not None
+    with django_assert_num_queries(22):
+        _, changed = certification_revoke(actor=None, certification=p.sue_cert, reason="Fraudulent course")
+    assert len(changed) == supervised
+    assert not SlotHold.objects.filter(therapist=p.sue).exists()
