@@ -1,15 +1,17 @@
 """Admin for registry staff: search and filters over the credential records.
 
 Every write goes through ``credentials.services`` (so it is validated and audited like an API
-write). Nothing is deleted. Issued certifications are read-only: revocation and clearing a
-review are admin actions that ask for a reason (the "Reason" field next to the action menu),
-as are withdrawals of clinical experience and school authorisations.
+write). Nothing is deleted. Issued certifications are read-only: revocation, clearing a
+review and attesting supervised sessions (issue 23) are admin actions that ask for a reason
+(the "Reason" field next to the action menu), as are withdrawals of clinical experience and
+school authorisations.
 
 Revoking a certification or narrowing a licence must also re-check bookings (invariant 5),
-which is the registry layer's use case. This app cannot import it, so the two calls are
-class attributes (``CertificationAdmin.revoke_certification``,
-``LicenseAdmin.change_license``) that ``registry/admin.py`` points at
-``registry.services`` by re-registering subclasses.
+which is the registry layer's use case, and an attestation tells schools and spas
+(``certification.scope_full``). This app cannot import that layer, so those calls are class
+attributes (``CertificationAdmin.revoke_certification``, ``CertificationAdmin.scope_attest``,
+``LicenseAdmin.change_license``) that ``registry/admin.py`` points at ``registry.services`` by
+re-registering subclasses.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class ReasonActionForm(ActionForm):
     reason = forms.CharField(
         required=False,
         label="Reason",
-        help_text="Required by revocations, withdrawals and reviews.",
+        help_text="Required by revocations, withdrawals, reviews and attestations.",
         widget=forms.TextInput(attrs={"size": 50}),
     )
 
@@ -499,10 +501,12 @@ class CertificationAdmin(RegistryAdmin):
     date_hierarchy = "issued_at"
     inlines = (ModuleCompletionInline,)
     action_form = ReasonActionForm
-    actions = ("revoke", "clear_review")
+    actions = ("revoke", "clear_review", "attest_scope")
 
-    # The registry layer swaps in its use case (revoke + booking re-check).
+    # The registry layer swaps in its use cases (revoke + booking re-check; attest + the
+    # certification.scope_full event to the school and spas).
     revoke_certification = staticmethod(services.certification_revoke)
+    scope_attest = staticmethod(services.certification_scope_attest)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # issued by schools through the API and imports
@@ -514,6 +518,7 @@ class CertificationAdmin(RegistryAdmin):
         return request.user.has_perm("credentials.change_certification")
 
     has_review_permission = has_revoke_permission
+    has_attest_permission = has_revoke_permission
 
     @admin.display(description="status")
     def status_now(self, obj: Certification) -> str:
@@ -549,6 +554,24 @@ class CertificationAdmin(RegistryAdmin):
                 actor=request.user, certification=certification, reason=reason
             ),
             "{count} certification(s) reviewed and kept.",
+        )
+
+    @admin.action(description="Attest supervised sessions (make scope full)", permissions=["attest"])
+    def attest_scope(self, request: HttpRequest, queryset: QuerySet[Certification]) -> None:
+        """Issue 23: the selected provisional certifications' supervised sessions were done
+        outside the registry; each is made full through the attestation service, with the
+        reason. Already full, no supervision in the protocol, revoked: reported, unchanged."""
+        reason = _reason(self, request)
+        if reason is None:
+            return
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda certification: self.scope_attest(
+                actor=request.user, certification=certification, reason=reason
+            ),
+            "{count} certification(s) attested: scope full.",
         )
 
 

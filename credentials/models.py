@@ -281,7 +281,9 @@ class Certification(models.Model):
     # Provisional scope (issue 23): in a protocol with ``supervised_sessions``, the certification
     # is provisional until ``scope_full_at``; ``supervised_sessions_done`` counts its completed
     # supervised sessions with no moderate or serious adverse event, as of the last completion.
-    # Both written only by the completion of a booking (registry.services.bookings).
+    # Written by the completion of a booking (registry.services.bookings); ``scope_full_at`` also
+    # by an attestation (certification_scope_attest) and by grandfathering when the protocol
+    # starts asking for supervised sessions (certifications_scope_grandfather).
     supervised_sessions_done = models.PositiveSmallIntegerField(default=0)
     scope_full_at = models.DateTimeField(null=True, blank=True)
 

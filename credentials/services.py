@@ -1268,16 +1268,21 @@ def certification_scope_attest(
 ) -> Certification:
     """Registry staff attest that a provisional certification's supervised sessions were done
     and evaluated outside the registry (before it existed, or under a hospital's proctoring):
-    it is full from ``at``. The one way to full scope besides completing supervised sessions
-    through the booking gate; audited with the reason. Refused for a revoked or already full
+    it is full from ``at``. Besides completing supervised sessions through the booking gate
+    and grandfathering (``certifications_scope_grandfather``), the one way to full scope;
+    audited with the reason. Refused (``Conflict``) for a revoked or already full
     certification, or one whose protocol asks for no supervised sessions."""
     at = at or timezone.now()
     reason = _text("reason", reason, label="why the scope is attested")
     locked = Certification.objects.select_for_update().select_related("protocol").get(pk=certification.pk)
     if locked.revoked_at is not None:
         raise Conflict("A revoked certification cannot be made full.")
-    if locked.scope_full_at is not None or locked.protocol.supervised_sessions <= 0:
-        raise Conflict("This certification is not provisional.")
+    if locked.protocol.supervised_sessions <= 0:
+        raise Conflict(
+            f"{locked.protocol.slug} asks for no supervised sessions: this certification is not provisional."
+        )
+    if locked.scope_full_at is not None:
+        raise Conflict("This certification's scope is already full: it is not provisional.")
     locked.scope_full_at = at
     locked.save(update_fields=["scope_full_at"])
     audit_record(
@@ -1289,3 +1294,50 @@ def certification_scope_attest(
         reason=reason,
     )
     return locked
+
+
+@transaction.atomic
+def certifications_scope_grandfather(
+    *, actor: User | None, protocol: Protocol, at: dt.datetime, reason: str
+) -> list[Certification]:
+    """A protocol starts asking for supervised sessions (``supervised_sessions`` from 0 to
+    N > 0): the certifications in it issued before ``at`` (not revoked, not yet full) are
+    full from ``at`` — their holders were booking alone and keep doing so; only certifications
+    issued from ``at`` on are provisional. Under review or not (the review decides on its own
+    grounds). Set-wise: the rows locked in one SELECT, made full in ONE UPDATE, one audit event
+    each (``certification.scope_grandfathered``, with ``reason``) in one INSERT; no event to
+    schools or spas (nothing they can see changes). Returns the certifications made full.
+
+    Call inside the protocol change's transaction. Issuance does not lock the protocol: a
+    certification whose issuance commits after this SELECT stays provisional (the safe side;
+    registry staff may attest it)."""
+    reason = _text("reason", reason)
+    holders = list(
+        Certification.objects.select_for_update()
+        .filter(protocol=protocol, issued_at__lt=at, scope_full_at__isnull=True, revoked_at__isnull=True)
+        .only("pk", "supervised_sessions_done")
+        .order_by("pk")
+    )
+    if not holders:
+        return []
+    Certification.objects.filter(pk__in=[c.pk for c in holders]).update(scope_full_at=at)
+    for certification in holders:
+        certification.scope_full_at = at
+    audit_record_many(
+        actor=actor,
+        events=[
+            (
+                "certification.scope_grandfathered",
+                certification,
+                {"scope_full_at": None},
+                {
+                    "scope_full_at": at,
+                    "supervised_sessions_done": certification.supervised_sessions_done,
+                    "supervised_sessions": protocol.supervised_sessions,
+                },
+            )
+            for certification in holders
+        ],
+        reason=reason,
+    )
+    return holders

@@ -73,12 +73,16 @@ URGENCY = {ScreeningAction.REFER_PHYSICIAN.value: 1, ScreeningAction.REFER_EMERG
 class ProtocolUpdateResult:
     """``tightened``: the protocol's focus limit was lowered or moved to another region, so
     future bookings for the conditions in ``condition_codes`` (those naming the protocol)
-    need a re-check. ``changed``: the fields that changed (empty: nothing did, no audit)."""
+    need a re-check. ``changed``: the fields that changed (empty: nothing did, no audit).
+    ``supervision_started``: ``supervised_sessions`` went from 0 to N > 0, so the
+    certifications already issued in the protocol are to be grandfathered (the registry's
+    ``protocol_update`` does it; this app knows nothing of certifications)."""
 
     protocol: Protocol
     tightened: bool
     changed: tuple[str, ...]
     condition_codes: tuple[str, ...]
+    supervision_started: bool = False
 
 
 @dataclass(frozen=True)
@@ -553,6 +557,7 @@ def protocol_update(
         tightened=protocol_rule_tightened(before, after),
         changed=changed,
         condition_codes=codes,
+        supervision_started=before["supervised_sessions"] == 0 and after["supervised_sessions"] > 0,
     )
 
 

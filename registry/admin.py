@@ -85,6 +85,7 @@ def _change_license(*, actor, license, status=None, expires_on=None, reason):
 
 class CertificationAdmin(credentials_admin.CertificationAdmin):
     revoke_certification = staticmethod(_revoke)
+    scope_attest = staticmethod(credential_use_cases.certification_scope_attest)
 
 
 class LicenseAdmin(credentials_admin.LicenseAdmin):

@@ -388,23 +388,34 @@ def group_met(
 
 
 def group_certification(
-    certifications: Iterable[CertificationFact], group: Sequence[str], start: datetime, end: datetime
+    certifications: Iterable[CertificationFact],
+    group: Sequence[str],
+    start: datetime,
+    end: datetime,
+    protocols: Mapping[str, ProtocolFact] | None = None,
 ) -> CertificationFact | None:
     """The certification a session ``[start, end)`` rests on for a group: of those in its
-    protocols valid over the whole session, the one lasting longest (``None``: the group is
-    not met)."""
+    protocols valid over the whole session, a full one before a provisional one
+    (``certification_full`` on ``protocols``: a group a full certification meets needs no
+    supervisor, so the session rests on the full one), then the one lasting longest
+    (``None``: the group is not met). Without ``protocols`` every certification counts as full:
+    the longest-lasting one."""
     valid = [c for c in certifications if c.protocol in group and certification_valid_for(c, start, end)]
-    return max(valid, key=lambda c: (c.expires_at, c.id), default=None)
+    catalog = protocols or {}
+    return max(valid, key=lambda c: (certification_full(c, catalog), c.expires_at, c.id), default=None)
 
 
 def certifications_relied_on(facts: TherapistFacts, case: Case) -> tuple[CertificationFact, ...]:
     """The certifications the session rests on: one per requirement group of the case's
-    conditions (``group_certification``), each once, in the order the groups come. A group no
-    certification meets is left out; a case needing no protocol rests on none."""
+    conditions (``group_certification`` on the case's protocols: a full one before a
+    provisional one, then the longest-lasting), each once, in the order the groups come. A
+    group no certification meets is left out; a case needing no protocol rests on none. The
+    provisional ones among them are exactly ``provisional_certifications``: those a supervisor
+    was checked for."""
     chosen: dict[str, CertificationFact] = {}
     for condition in case.conditions:
         for group in condition.requirement_groups:
-            cert = group_certification(facts.certifications, group, case.start, case.end)
+            cert = group_certification(facts.certifications, group, case.start, case.end, case.protocols)
             if cert is not None:
                 chosen.setdefault(cert.id, cert)
     return tuple(chosen.values())
@@ -683,14 +694,15 @@ def _availability(facts: TherapistFacts, case: Case) -> list[Reason]:
 
 def _warnings(facts: TherapistFacts, case: Case) -> list[Reason]:
     """What still holds for this session but ends soon after it: a group's certification
-    (the longest-lasting one meeting it) and the licence the session rests on, each expiring
-    within ``warning_days`` after the session ends."""
+    (the one the session rests on, ``group_certification``: a full one before a provisional
+    one, then the longest-lasting) and the licence the session rests on, each expiring within
+    ``warning_days`` after the session ends."""
     warnings = []
     horizon = case.end + timedelta(days=case.warning_days)
     warned: set[str] = set()
     for condition in case.conditions:
         for group in condition.requirement_groups:
-            cert = group_certification(facts.certifications, group, case.start, case.end)
+            cert = group_certification(facts.certifications, group, case.start, case.end, case.protocols)
             if cert is None or cert.expires_at > horizon or cert.id in warned:
                 continue
             warned.add(cert.id)
@@ -735,19 +747,16 @@ def certification_full(cert: CertificationFact, protocols: Mapping[str, Protocol
 def provisional_certifications(facts: TherapistFacts, case: Case) -> tuple[CertificationFact, ...]:
     """The provisional certifications the session rests on: for each requirement group met over
     the whole session only by provisional certifications, the one lasting longest (each once, in
-    the order of the groups). A group a full certification meets needs no supervisor; an unmet
-    group is ``_requirements``' business."""
+    the order of the groups) — the group's ``group_certification`` when it is provisional, so
+    that the certification a supervisor is checked for is the one the session is recorded as
+    resting on (``certifications_relied_on``). A group a full certification meets needs no
+    supervisor; an unmet group is ``_requirements``' business."""
     chosen: dict[str, CertificationFact] = {}
     for condition in case.conditions:
         for group in condition.requirement_groups:
-            valid = [
-                c
-                for c in facts.certifications
-                if c.protocol in group and certification_valid_for(c, case.start, case.end)
-            ]
-            if not valid or any(certification_full(c, case.protocols) for c in valid):
+            cert = group_certification(facts.certifications, group, case.start, case.end, case.protocols)
+            if cert is None or certification_full(cert, case.protocols):
                 continue
-            cert = max(valid, key=lambda c: (c.expires_at, c.id))
             chosen.setdefault(cert.id, cert)
     return tuple(chosen.values())
 

@@ -19,6 +19,7 @@ from credentials.models import (
     Therapist,
 )
 from registry.choices import Role
+from registry.events import certification_provisional
 
 
 def _viewer(serializer: serializers.BaseSerializer):
@@ -123,10 +124,14 @@ class CertificationSerializer(serializers.ModelSerializer):
     """A certification. ``status`` is computed now: ``active``, ``not-yet-valid``,
     ``expired`` or ``revoked`` (revocation wins). ``review_required``: the registry flagged
     it for review (the instructor's experience or the school's authorisation it rested on was
-    withdrawn)."""
+    withdrawn). Issue 23: ``provisional`` (its protocol asks for supervised sessions and the
+    scope is not yet full), ``supervised_sessions_done`` and ``scope_full_at`` (when the scope
+    became full: by counting, attestation or grandfathering; ``null`` while provisional or when
+    the protocol asks for none)."""
 
     protocol = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     status = serializers.SerializerMethodField()
+    provisional = serializers.SerializerMethodField()
 
     class Meta:
         model = Certification
@@ -144,6 +149,9 @@ class CertificationSerializer(serializers.ModelSerializer):
             "issued_at",
             "revoked_at",
             "review_required",
+            "provisional",
+            "supervised_sessions_done",
+            "scope_full_at",
         ]
         read_only_fields = fields
 
@@ -151,6 +159,9 @@ class CertificationSerializer(serializers.ModelSerializer):
     def get_status(self, certification: Certification) -> str:
         now = self.context.get("now") or timezone.now()
         return str(certification.status_at(now))
+
+    def get_provisional(self, certification: Certification) -> bool:
+        return certification_provisional(certification)
 
 
 class VerificationSerializer(serializers.ModelSerializer):

@@ -268,14 +268,17 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class ReassignSerializer(serializers.Serializer):
+    """The therapist to move the booking to and, for a provisional one, the supervisor."""
+
     therapist = TenantPrimaryKeyRelatedField(resource="therapists", queryset=Therapist.objects.all())
     supervisor = TenantPrimaryKeyRelatedField(
         resource="therapists",
         queryset=Therapist.objects.all(),
         required=False,
         allow_null=True,
-        default=None,
-        help_text="As for a new booking: needed when the session rests on a provisional certification.",
+        help_text="As for a new booking: needed when the session rests on a provisional certification. "
+        "Omitted: the same `therapist` keeps the booking's current supervisor (if any); another therapist "
+        "gets none (`SUPERVISION_REQUIRED` when the session needs one). `null`: no supervisor.",
     )
 
 

@@ -58,6 +58,7 @@ from registry import rls
 from registry.choices import BookingStatus, Role
 from registry.models import Booking, Decision, Intake
 from registry.services.bookings import (
+    KEEP_SUPERVISOR,
     BookingOutcome,
     booking_cancel,
     booking_complete,
@@ -327,7 +328,9 @@ class BookingViewSet(ReadOnlyViewSet):
     @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
     def reassign(self, request, pk=None):
         """Move the booking to another therapist, decided like a new booking for the same
-        intake and slot; refused: 409 ``booking-refused``, the booking unchanged."""
+        intake and slot; refused: 409 ``booking-refused``, the booking unchanged. ``supervisor``
+        omitted: the same therapist keeps the current supervisor, another gets none; ``null``:
+        none."""
         booking = self.get_object()
         serializer = ReassignSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -336,7 +339,8 @@ class BookingViewSet(ReadOnlyViewSet):
             actor=request.user,
             booking=booking,
             therapist=therapist,
-            supervisor=serializer.validated_data.get("supervisor"),
+            # omitted and null differ: omitted keeps the current supervisor for the same therapist
+            supervisor=serializer.validated_data.get("supervisor", KEEP_SUPERVISOR),
         )
         if outcome.booking is None:
             return _refused(outcome, therapist)

@@ -359,6 +359,7 @@ class CertificationViewSet(WriteMixin, NowContextMixin, ReadOnlyViewSet):
         "create": SCHOOL_AND_ADMIN,
         "revoke": SCHOOL_AND_ADMIN,
         "review": ADMIN,
+        "scope_attest": ADMIN,
     }
 
     @extend_schema(request=CertificationIssueSerializer, responses={201: CertificationSerializer})
@@ -401,6 +402,23 @@ class CertificationViewSet(WriteMixin, NowContextMixin, ReadOnlyViewSet):
             actor=request.user,
             certification=self.get_object(),
             **self.validated(CertificationReviewSerializer),
+        )
+        return self.represented(CertificationSerializer, certification)
+
+    @extend_schema(
+        summary="Attest a provisional certification's supervised sessions (its scope becomes full)",
+        request=ReasonInputSerializer,
+        responses=CertificationSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="scope-attest")
+    def scope_attest(self, request, pk=None):
+        """Registry admins attest that the supervised sessions of a provisional certification
+        were done outside the registry (before it existed, or under a hospital's proctoring):
+        its scope is full from now, audited with the reason; the school and the spas
+        employing the therapist are told (``certification.scope_full``). Already full, its
+        protocol asking for no supervised sessions, or revoked: 409."""
+        certification = credential_use_cases.certification_scope_attest(
+            actor=request.user, certification=self.get_object(), **self.validated(ReasonInputSerializer)
         )
         return self.represented(CertificationSerializer, certification)
 

@@ -307,3 +307,27 @@ def test_status_lists_are_shown_read_only_with_how_many_are_revoked(admin_client
     delete = reverse("admin:credentials_statuslist_delete", args=[status_list.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert StatusList.objects.filter(pk=status_list.pk).exists()
+
+
+def test_attest_scope_action_uses_the_replaceable_attest_call(admin_client, scene, monkeypatch):
+    calls = []
+    registered = type(admin.site._registry[Certification])
+    assert issubclass(registered, CertificationAdmin)
+    monkeypatch.setattr(registered, "scope_attest", staticmethod(lambda **kw: calls.append(kw)))
+
+    act(admin_client, "certification", "attest_scope", [scene.certification], reason="Proctored")
+
+    assert [(c["certification"].pk, c["reason"]) for c in calls] == [(scene.certification.pk, "Proctored")]
+
+
+def test_the_attest_action_is_offered_only_to_staff_who_may_change_certifications(client, scene):
+    from registry.models import Membership
+
+    staff = UserFactory(username="viewer", is_staff=True)
+    Membership.objects.create(user=staff, role="registry-admin")  # registry staff, view-only
+    staff.user_permissions.add(Permission.objects.get(codename="view_certification"))
+    client.force_login(staff)
+
+    response = client.get(changelist("certification"))
+
+    assert "attest_scope" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -680,25 +681,40 @@ def session_certifications_record(*, booking: Booking, now: dt.datetime) -> list
     )
 
 
+class _Kept(Enum):
+    SUPERVISOR = "the booking's current supervisor"
+
+
+# ``booking_reassign``'s default: the booking's supervisor when the therapist is unchanged (none
+# when the therapist changes); ``None`` says "no supervisor" explicitly.
+KEEP_SUPERVISOR: Final = _Kept.SUPERVISOR
+
+
 @retry_on_conflict()
 def booking_reassign(
     *,
     actor: User | None,
     booking: Booking,
     therapist: Therapist,
-    supervisor: Therapist | None = None,
+    supervisor: Therapist | Literal[_Kept.SUPERVISOR] | None = KEEP_SUPERVISOR,
     now: dt.datetime | None = None,
 ) -> BookingOutcome:
     """Move a booking to another therapist (or keep the therapist with another ``supervisor``),
     decided like a new booking for the same intake and slot. Allowed: the booking is confirmed
     with the new therapist and supervisor (none unless the session needs one). Refused: the
-    booking is unchanged, and the decision is recorded either way."""
+    booking is unchanged, and the decision is recorded either way.
+
+    ``supervisor`` not given (``KEEP_SUPERVISOR``): the therapist unchanged keeps the booking's
+    current supervisor (as the locked row has it, not as ``booking`` was read); another
+    therapist gets none, and the engine says ``SUPERVISION_REQUIRED`` if the session needs one.
+    ``None``: no supervisor. Every therapist the decision rests on (the therapist and the
+    supervisor used) is locked before deciding."""
     now = now or timezone.now()
     with transaction.atomic():
         people = {str(booking.therapist_id), str(therapist.pk)}
         if booking.supervisor_id is not None:
             people.add(str(booking.supervisor_id))
-        if supervisor is not None:
+        if isinstance(supervisor, Therapist):
             people.add(str(supervisor.pk))
         for therapist_id in sorted(people):
             _lock_therapist(therapist_id)
@@ -707,6 +723,15 @@ def booking_reassign(
             raise Conflict(f"A {booking.status} booking cannot be reassigned.")
         if booking.start <= now:
             raise Conflict("A booking whose session has started cannot be reassigned.")
+        if supervisor is KEEP_SUPERVISOR:
+            # read from the locked row (the row the caller read may be stale)
+            kept = booking.supervisor if booking.therapist_id == therapist.pk else None
+            if kept is not None and str(kept.pk) not in people:
+                # the supervisor changed since ``booking`` was read: lock the one the row names
+                # now (after the booking, out of order: a deadlock this rare race may cause is
+                # retried as a whole by ``retry_on_conflict``)
+                _lock_therapist(kept.pk)
+            supervisor = kept
         slot = slot_of(booking)
         # the booking's own holds do not collide with it, whoever treats or supervises it now
         result, supervision = _decided(
@@ -756,6 +781,17 @@ class Candidate:
     # it (id, name): the spa's therapists qualified and free in the slot
     provisional: bool = False
     supervisors: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def needs_only_a_supervisor(self) -> bool:
+        """Refused only for want of a supervisor (every reason ``SUPERVISION_REQUIRED``): named
+        with one of ``supervisors``, the session would be allowed. The pages offer a picker then."""
+        reasons = self.result.reasons
+        return (
+            self.provisional
+            and bool(reasons)
+            and all(r.code == ReasonCode.SUPERVISION_REQUIRED for r in reasons)
+        )
 
 
 def eligible_therapists(*, slot: Slot, exclude_booking_id: Any = None) -> list[Candidate]:

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import User
+from credentials import services as credential_services
 from protocols import services as catalog_services
 from protocols.models import Condition, Protocol, ScreeningQuestion
 from registry.models import Booking
@@ -37,11 +38,29 @@ def condition_update(
 def protocol_update(
     *, actor: User | None, protocol: Protocol, now: dt.datetime | None = None, **changes: Any
 ) -> tuple[catalog_services.ProtocolUpdateResult, list[Booking]]:
-    """Change a protocol; when a rule tightens (a lower focus limit, another region), every
-    future booking of a client with a condition naming the protocol is re-checked."""
+    """Change a protocol; when a rule tightens (a lower focus limit, another region, more
+    supervised sessions), every future booking of a client with a condition naming the
+    protocol is re-checked.
+
+    Supervision starting (``supervised_sessions`` from 0 to N > 0) grandfathers the holders:
+    every certification in the protocol issued before ``now`` (not revoked) is full from
+    ``now`` (``credentials.services.certifications_scope_grandfather``), so the re-check finds
+    none of their bookings newly refused; certifications issued from ``now`` on are
+    provisional. Raising a positive N grandfathers nothing: full certifications stay full,
+    provisional ones keep their count towards the new N. One transaction."""
     now = now or timezone.now()
     with transaction.atomic():
         result = catalog_services.protocol_update(actor=actor, protocol=protocol, **changes)
+        if result.supervision_started:
+            credential_services.certifications_scope_grandfather(
+                actor=actor,
+                protocol=result.protocol,
+                at=now,
+                reason=(
+                    f"{result.protocol.slug} now asks for {result.protocol.supervised_sessions} "
+                    "supervised sessions; certifications issued before keep their full scope."
+                ),
+            )
         changed: list[Booking] = []
         if result.tightened:
             affected = future_active_bookings(now).filter(

@@ -24,6 +24,7 @@ from credentials.choices import LicenseStatus
 from credentials.models import Certification, License, Therapist
 from registry import eligibility, rls
 from registry.choices import ACTIVE_BOOKING_STATUSES, BookingStatus, DecisionKind
+from registry.eligibility import ReasonCode
 from registry.models import Booking, Decision, Employment, Spa
 from registry.selectors import (
     eligibility_cases_for_intakes,
@@ -137,6 +138,8 @@ def _bookings_recheck(*, actor: User | None, bookings: QuerySet[Booking], now: d
             staff = sorted(staff_by_spa[booking.spa_id], key=lambda f: (f.name, f.therapist_id))
             could = could_by_key[key] = [f for f in staff if eligibility.could_be_allowed(f, case)]
         booking.status = BookingStatus.NEEDS_REASSIGNMENT
+        if any(r.code in RELEASES_SUPERVISOR for r in result.reasons):
+            booking.supervisor_id = None  # their hold released; the reasons name them
         booking.reasons = _reasons(result.reasons)
         booking.warnings = _reasons(result.warnings)
         booking.suggested_therapists = [
@@ -192,18 +195,27 @@ def _decisions_insert(decisions: list[Decision]) -> None:
         d._state.adding = False
 
 
+# a booking refused for its supervisor (not qualified, or busy) lets them go: the supervisor's
+# slot hold is released (by the slot-hold trigger, in this same UPDATE), while the refusal's
+# reasons and the re-check's decision (``case.supervisor``) keep who it was
+RELEASES_SUPERVISOR = frozenset({ReasonCode.SUPERVISOR_NOT_QUALIFIED, ReasonCode.SUPERVISOR_UNAVAILABLE})
+
 _NEEDS_REASSIGNMENT_SQL = """
 UPDATE registry_booking AS b
    SET status = %s, updated_at = %s, reasons = v.reasons, warnings = v.warnings,
-       suggested_therapists = v.suggested
-  FROM unnest(%s::uuid[], %s::jsonb[], %s::jsonb[], %s::jsonb[]) AS v(id, reasons, warnings, suggested)
+       suggested_therapists = v.suggested, supervisor_id = v.supervisor
+  FROM unnest(%s::uuid[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::uuid[])
+       AS v(id, reasons, warnings, suggested, supervisor)
  WHERE b.id = v.id
 """
 
 
 def _needs_reassignment_update(bookings: list[Booking], *, now: dt.datetime) -> None:
     """The bookings' new status, reasons, warnings and suggestions in ONE UPDATE (Django's
-    ``bulk_update`` writes a CASE per column, quadratic in the number of rows)."""
+    ``bulk_update`` writes a CASE per column, quadratic in the number of rows), and their
+    supervisor as ``bookings_recheck`` left it (the rows are locked: cleared when refused for
+    the supervisor, else unchanged) — a cleared one's slot hold goes with it, by the slot-hold
+    trigger, in this same statement."""
     with prepared_cursor() as cursor:
         cursor.execute(
             _NEEDS_REASSIGNMENT_SQL,
@@ -214,6 +226,7 @@ def _needs_reassignment_update(bookings: list[Booking], *, now: dt.datetime) -> 
                 [json.dumps(b.reasons, cls=DjangoJSONEncoder) for b in bookings],
                 [json.dumps(b.warnings, cls=DjangoJSONEncoder) for b in bookings],
                 [json.dumps([str(t) for t in b.suggested_therapists]) for b in bookings],
+                [str(b.supervisor_id) if b.supervisor_id else None for b in bookings],
             ],
         )
 

@@ -128,3 +128,75 @@ def test_registry_admin_created_through_the_service_enters_the_admin(client):
     )
     client.force_login(user)
     assert client.get("/admin/").status_code == 200
+
+
+# --- attesting supervised sessions (issue 23) ---------------------------------------------------
+
+
+@pytest.fixture
+def provisional(world):
+    """The radiculopathy protocol asks for 3 supervised sessions (set in the row: nobody is
+    grandfathered), so Ana's certification is provisional."""
+    type(world.radiculopathy).objects.filter(pk=world.radiculopathy.pk).update(supervised_sessions=3)
+    return world.certification
+
+
+def _attest(staff_client, certifications, reason):
+    return staff_client.post(
+        "/admin/credentials/certification/",
+        {
+            "action": "attest_scope",
+            ACTION_CHECKBOX_NAME: [str(c.pk) for c in certifications],
+            "reason": reason,
+        },
+        follow=True,
+    )
+
+
+def _messages(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_admin_attest_action_makes_the_scope_full_audited_and_tells_the_school_and_spa(
+    world, staff_client, provisional
+):
+    from core.models import AuditEvent
+    from credentials.models import Certification
+
+    response = _attest(staff_client, [provisional], "Proctored at St. Mary's")
+
+    assert response.status_code == 200
+    assert "1 certification(s) attested: scope full." in _messages(response)
+    assert Certification.objects.get(pk=provisional.pk).scope_full_at is not None
+    audit = AuditEvent.objects.get(action="certification.scope_attested", object_id=str(provisional.pk))
+    assert (audit.actor.username, audit.reason) == ("registry-staff", "Proctored at St. Mary's")
+    event = OutboxEvent.objects.get(type="certification.scope_full")
+    assert event.data["certification"] == str(provisional.pk)
+    assert f"spa:{world.spa.pk}" in event.audience
+
+
+def test_admin_attest_action_without_a_reason_changes_nothing(staff_client, provisional):
+    from credentials.models import Certification
+
+    response = _attest(staff_client, [provisional], "  ")
+
+    assert any("reason" in m for m in _messages(response))
+    assert Certification.objects.get(pk=provisional.pk).scope_full_at is None
+    assert not OutboxEvent.objects.filter(type="certification.scope_full").exists()
+
+
+def test_admin_attest_action_reports_what_the_service_refuses_and_attests_the_rest(
+    world, staff_client, provisional
+):
+    from credentials.models import Certification
+    from credentials.tests.factories import CertificationFactory
+
+    full = CertificationFactory(therapist=world.beth, protocol=world.radiculopathy, full=True)
+
+    response = _attest(staff_client, [provisional, full], "Proctored")
+
+    messages = _messages(response)
+    assert any(f"{full}: " in m and "already full" in m for m in messages), messages
+    assert "1 certification(s) attested: scope full." in messages
+    assert Certification.objects.get(pk=provisional.pk).scope_full_at is not None
+    assert OutboxEvent.objects.filter(type="certification.scope_full").count() == 1

@@ -13,7 +13,10 @@ from registry.eligibility import (
     ReasonCode,
     TherapistFacts,
     allowed_among,
+    certification_full,
+    certifications_relied_on,
     decide,
+    group_certification,
     provisional_certifications,
     qualified_supervisors,
 )
@@ -24,6 +27,7 @@ from registry.tests.test_eligibility import (
     LBR,
     LOW_BACK_PAIN,
     LSTAB,
+    M51,
     MINUTE,
     OTHER_SPA,
     PROTOCOLS,
@@ -121,6 +125,81 @@ def test_a_group_met_by_a_full_certification_needs_no_supervisor():
     the_case = dataclasses.replace(P_CASE, conditions=(LOW_BACK_PAIN,))
     assert provisional_certifications(both, the_case) == ()
     assert decide(both, the_case).allowed
+
+
+# A group met by a full certification (expiring sooner) and a provisional one (lasting longer)
+# needs no supervisor, so the session rests on the full one; a group met by provisional
+# certifications alone rests on the longest-lasting of them, the one the supervisor is checked for.
+SOON = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)  # after the session, before 2026-01-01
+FULL_SOON = dataclasses.replace(cert(LBR, id="c-full", expires_at=SOON), scope_full_at=FULL_AT)
+PROV_LONG = cert(LBR, id="c-prov")  # provisional, expires 2026-01-01
+PROV_SOON = cert(LBR, id="c-prov-soon", expires_at=SOON)
+STAB_SOON = cert(LSTAB, id="c-stab", expires_at=SOON)  # LSTAB asks for no supervision: full
+
+RESTS_ON = {
+    "full (sooner) and provisional (longer), one protocol": ((FULL_SOON, PROV_LONG), M51, ["c-full"], []),
+    "full in one protocol of the group, provisional (longer) in the other": (
+        (STAB_SOON, PROV_LONG),
+        LOW_BACK_PAIN,
+        ["c-stab"],
+        [],
+    ),
+    "provisional only: the longest-lasting": ((PROV_SOON, PROV_LONG), M51, ["c-prov"], ["c-prov"]),
+    "a full one that expires in the session does not count": (
+        (dataclasses.replace(FULL_SOON, expires_at=END - MINUTE), PROV_LONG),
+        M51,
+        ["c-prov"],
+        ["c-prov"],
+    ),
+    "a revoked full one does not count": (
+        (dataclasses.replace(FULL_SOON, revoked_at=START - MINUTE), PROV_LONG),
+        M51,
+        ["c-prov"],
+        ["c-prov"],
+    ),
+    "two full ones: the longest-lasting": (
+        (FULL_SOON, dataclasses.replace(PROV_LONG, scope_full_at=FULL_AT)),
+        M51,
+        ["c-prov"],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("held", "condition", "relied", "provisional"), RESTS_ON.values(), ids=RESTS_ON.keys()
+)
+def test_a_session_rests_on_a_full_certification_before_a_longer_lasting_provisional_one(
+    held, condition, relied, provisional
+):
+    facts = dataclasses.replace(NEW, certifications=held)
+    the_case = dataclasses.replace(P_CASE, conditions=(condition,))
+    chosen = group_certification(held, condition.requirement_groups[0], START, END, SUPERVISED)
+    assert chosen is not None
+    assert chosen.id == relied[0]
+    assert [c.id for c in certifications_relied_on(facts, the_case)] == relied
+    assert [c.id for c in provisional_certifications(facts, the_case)] == provisional
+    # supervised exactly when the session rests on a provisional certification
+    assert [r.code for r in decide(facts, the_case).reasons] == (
+        [ReasonCode.SUPERVISION_REQUIRED] if provisional else []
+    )
+
+
+def test_session_resting_on_full_certification_credits_no_provisional_one():
+    """Named a supervisor anyway, a session a full certification covers rests on it alone: the
+    provisional certification (never checked against the supervisor) is not relied on, so a
+    completion cannot count it as supervised."""
+    facts = dataclasses.replace(NEW, certifications=(FULL_SOON, PROV_LONG))
+    the_case = with_supervisor(SUE)
+    decision = decide(facts, the_case)
+    assert decision.allowed
+    assert [w.code for w in decision.warnings] == [ReasonCode.SUPERVISOR_NOT_NEEDED]
+    assert [c.id for c in certifications_relied_on(facts, the_case)] == ["c-full"]
+
+
+def test_without_a_catalog_group_certification_is_the_longest_lasting():
+    assert group_certification((FULL_SOON, PROV_LONG), (LBR,), START, END).id == "c-prov"
+    assert group_certification((FULL_SOON, PROV_LONG), (LBR,), START, END, SUPERVISED).id == "c-full"
 
 
 def test_a_supervisor_named_when_none_is_needed_is_a_warning_not_a_refusal():
@@ -348,3 +427,20 @@ def test_nothing_allowed_rests_on_a_provisional_certification_without_a_qualifie
     assert any(lic.jurisdiction == "US-CA" for lic in supervisor.licenses)
     assert not any(b.start < END and b.end > START for b in supervisor.bookings)
     assert bool(allowed_among([therapist], the_case)) is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    therapist=people("therapist"),
+    conditions=st.lists(st.sampled_from([M51, LOW_BACK_PAIN]), min_size=1, max_size=2, unique=True),
+)
+def test_the_provisional_certifications_relied_on_are_exactly_those_needing_a_supervisor(
+    therapist, conditions
+):
+    """What a completion credits (the provisional certifications among those relied on) is what
+    the booking gate asked a supervisor for, never another."""
+    the_case = dataclasses.replace(P_CASE, conditions=tuple(conditions))
+    relied = certifications_relied_on(therapist, the_case)
+    assert tuple(c for c in relied if not certification_full(c, SUPERVISED)) == provisional_certifications(
+        therapist, the_case
+    )

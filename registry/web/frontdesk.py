@@ -35,10 +35,13 @@ from protocols.selectors import condition_list, outcome_sign_list, screening_que
 from registry.choices import BookingStatus, Role
 from registry.models import AdverseEvent, Booking, Intake, SessionOutcome, Spa
 from registry.services.bookings import (
+    KEEP_SUPERVISOR,
+    Candidate,
     booking_cancel,
     booking_create,
     booking_reassign,
     eligible_therapists,
+    slot_of,
     slot_validate,
 )
 from registry.services.intakes import applicable_questions, intake_record
@@ -91,7 +94,7 @@ def _intakes(spa: Spa):
 
 def _bookings(spa: Spa):
     """The spa's bookings (the only ones its staff may see)."""
-    return Booking.objects.filter(spa=spa).select_related("therapist", "intake")
+    return Booking.objects.filter(spa=spa).select_related("therapist", "supervisor", "intake")
 
 
 def _spa_therapist(spa: Spa, therapist_id: Any) -> Therapist | None:
@@ -106,6 +109,15 @@ def _therapist_names(ids: set[str]) -> dict[str, str]:
 
 def _suggestions(booking: Booking, names: dict[str, str]) -> list[dict[str, str]]:
     return [{"id": str(pk), "name": names.get(str(pk), str(pk))} for pk in booking.suggested_therapists or []]
+
+
+def _supervised_options(booking: Booking) -> list[Candidate]:
+    """Who may take a booking needing reassignment once a supervisor is named: the therapists
+    "Find a therapist" offers a supervisor picker for (``eligible_therapists`` on the booking's
+    slot, its own holds aside), the booking's own therapist included — a supervisor who no
+    longer qualifies is replaced this way. Two queries."""
+    candidates = eligible_therapists(slot=slot_of(booking), exclude_booking_id=booking.pk)
+    return [c for c in candidates if c.needs_only_a_supervisor]
 
 
 def _when(value: dt.datetime) -> str:
@@ -140,6 +152,7 @@ def home(request: HttpRequest) -> HttpResponse:
     names = _therapist_names({str(pk) for b in needs for pk in b.suggested_therapists or []})
     for booking in needs:
         booking.suggestions = _suggestions(booking, names)
+        booking.supervised_options = None  # on the booking's page (two queries a booking)
     others = list(current.filter(status__in=[BookingStatus.CONFIRMED, BookingStatus.COMPLETED])[:200])
     waiting = list(
         _bookings(spa)
@@ -397,15 +410,23 @@ def _booking_page(
     *,
     outcome_form: OutcomeForm | None = None,
     event_form: AdverseEventForm | None = None,
+    refusal: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """A booking, its reasons and suggested replacements when it needs reassignment, what
-    happened after the session (the outcome, or the form to record it; adverse events, and the
-    form to report one), and its decision history."""
+    """A booking, its reasons and suggested replacements when it needs reassignment (those
+    allowed alone, and provisional therapists with a supervisor picker), what happened after
+    the session (the outcome, or the form to record it; adverse events, and the form to report
+    one), and its decision history. ``refusal``: a reassignment just refused, with every
+    reason."""
     spa = _spa(request)
     now = timezone.now()
     decisions = list(booking.decisions.select_related("therapist", "made_by").order_by("made_at", "id"))
     booking.suggestions = _suggestions(booking, _therapist_names(set(map(str, booking.suggested_therapists))))
+    booking.supervised_options = (
+        _supervised_options(booking)
+        if booking.status == BookingStatus.NEEDS_REASSIGNMENT and booking.start > now
+        else []
+    )
     outcome = SessionOutcome.objects.filter(booking=booking).first()
     events = list(AdverseEvent.objects.filter(booking=booking).order_by("reported_at", "id"))
     signs = list(outcome_sign_list())
@@ -429,6 +450,7 @@ def _booking_page(
         if booking.status == BookingStatus.COMPLETED
         else None,
         "emergency": _emergency(outcome, events),
+        "refusal": refusal,
     }
     return render(request, "frontdesk/booking_detail.html", context, status=status)
 
@@ -501,7 +523,9 @@ def booking_adverse_event_view(request: HttpRequest, pk) -> HttpResponse:
 @spa_staff_required
 def booking_reassign_view(request: HttpRequest, pk) -> HttpResponse:
     """Move the booking to another therapist (``booking_reassign``: decided like a new
-    booking). The outcome is told in a message; the decision history keeps the reasons."""
+    booking), with the supervisor picked for a provisional one; none picked, the same therapist
+    keeps the booking's supervisor (the service's rule). Reassigned: a message, to ``next``.
+    Refused: the booking's page again, with every reason (the decision history keeps them)."""
     spa = _spa(request)
     booking = get_object_or_404(_bookings(spa), pk=pk)
     done = _safe_next(request, reverse("web:booking", kwargs={"pk": booking.pk}))
@@ -510,19 +534,33 @@ def booking_reassign_view(request: HttpRequest, pk) -> HttpResponse:
     if therapist is None:
         messages.error(request, "Choose one of the spa's therapists from the list.")
         return redirect(done)
+    supervisor = None
+    if choice.cleaned_data.get("supervisor"):
+        supervisor = _spa_therapist(spa, choice.cleaned_data["supervisor"])
+        if supervisor is None:
+            messages.error(request, "Choose the supervisor from the list of the spa's therapists.")
+            return redirect(done)
     try:
-        outcome = booking_reassign(actor=request.user, booking=booking, therapist=therapist)
+        outcome = booking_reassign(
+            actor=request.user,
+            booking=booking,
+            therapist=therapist,
+            supervisor=supervisor if supervisor is not None else KEEP_SUPERVISOR,
+        )
     except DomainError as error:
         messages.error(request, f"Not reassigned: {error.detail}")
         return redirect(done)
-    if outcome.allowed:
-        messages.success(
-            request,
-            f"Reassigned to {therapist.name}: {_when(booking.start)} (client {booking.intake.client_ref}).",
-        )
-    else:
-        why = " ".join(reason.message for reason in outcome.result.reasons)
-        messages.error(request, f"Not reassigned: {therapist.name} may not take this session. {why}")
+    if outcome.booking is None:
+        refusal = {"name": therapist.name, **outcome.result.as_dict()}
+        booking = get_object_or_404(_bookings(spa), pk=pk)  # as it stands: unchanged
+        return _booking_page(request, booking, refusal=refusal, status=409)
+    kept = outcome.booking.supervisor  # the one picked, or the one the booking keeps
+    supervised = f", supervised by {kept.name}" if kept is not None else ""
+    messages.success(
+        request,
+        f"Reassigned to {therapist.name}{supervised}: {_when(booking.start)} "
+        f"(client {booking.intake.client_ref}).",
+    )
     return redirect(done)
 
 

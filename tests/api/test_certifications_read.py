@@ -28,6 +28,9 @@ KEYS = {
     "issued_at",
     "revoked_at",
     "review_required",
+    "provisional",
+    "supervised_sessions_done",
+    "scope_full_at",
 }
 
 

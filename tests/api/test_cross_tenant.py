@@ -292,6 +292,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         body=lambda t, s: {"decision": "keep", "reason": "Checked."},
         own=(401, 403, 403, 403, 409),  # not flagged for review
     ),
+    ("certification-scope-attest", "post"): Route(
+        _obj("certifications/{}/scope-attest/", "certification"),
+        body=lambda t, s: {"reason": "Proctored at the hospital."},
+        own=(401, 403, 403, 403, 409),  # the protocol asks for no supervised sessions
+    ),
     ("certification-credential", "get"): Route(
         _obj("certifications/{}/credential/", "certification"), own=(401, None, None, None, None)
     ),

@@ -115,7 +115,7 @@ MATRIX = [
         {"reason": "x"},
         (401, 403, 403, 403, 200),
     ),
-    # certifications: own school issues and revokes; admins any; only admins review
+    # certifications: own school issues and revokes; admins any; only admins review and attest
     ("post", "/api/v1/certifications/", "issue_a", (401, 403, 403, 201, 201)),
     ("post", "/api/v1/certifications/", "issue_b", (401, 403, 403, 400, 422)),
     ("post", "/api/v1/certifications/{certification_a}/revoke/", {"reason": "x"}, (401, 403, 403, 200, 200)),
@@ -125,6 +125,12 @@ MATRIX = [
         "/api/v1/certifications/{certification_a}/review/",
         {"decision": "keep", "reason": "x"},
         (401, 403, 403, 403, 409),  # admins may; certification A is not flagged
+    ),
+    (
+        "post",
+        "/api/v1/certifications/{certification_a}/scope-attest/",
+        {"reason": "Proctored at the hospital"},
+        (401, 403, 403, 403, 409),  # only admins; certification A's protocol asks for no supervision
     ),
     # API part 2 (every route, both sides: test_cross_tenant.py)
     ("get", "/api/v1/spas/", None, (401, 200, 200, 403, 200)),

@@ -119,6 +119,56 @@ def test_reassigning_a_supervised_booking_takes_a_new_supervisor(w):
     assert response.json()["supervisor"] == str(w.carla.pk)
 
 
+def _reassign(w, booking_id, **body):
+    return w.desk.post(f"/api/v1/bookings/{booking_id}/reassign/", body, format="json")
+
+
+def test_reassigning_to_the_same_therapist_without_a_supervisor_keeps_the_current_one(w):
+    booked = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk)).json()
+    response = _reassign(w, booked["id"], therapist=str(w.nora.pk))
+    assert response.status_code == 200, response.content
+    assert response.json()["supervisor"] == str(w.ana.pk)
+    decision = Decision.objects.filter(booking_id=booked["id"], kind="reassignment").get()
+    assert decision.allowed
+    assert decision.case["supervisor"] == str(w.ana.pk)
+
+
+def test_reassigning_to_the_same_therapist_with_supervisor_null_means_none(w):
+    booked = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk)).json()
+    response = _reassign(w, booked["id"], therapist=str(w.nora.pk), supervisor=None)
+    assert response.status_code == 409
+    assert _codes(response) == ["SUPERVISION_REQUIRED"]
+    assert Booking.objects.get(pk=booked["id"]).supervisor_id == w.ana.pk  # unchanged
+
+
+def test_reassigning_to_another_therapist_without_a_supervisor_gives_none(w):
+    booked = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk)).json()
+    # another provisional therapist is not given Nora's supervisor silently
+    nina = TherapistFactory(name="Nina Newer")
+    LicenseFactory(therapist=nina, jurisdiction="US-CA")
+    EmploymentFactory(spa=w.spa, therapist=nina)
+    CertificationFactory(therapist=nina, protocol=w.radiculopathy, school=w.school)
+    refused = _reassign(w, booked["id"], therapist=str(nina.pk))
+    assert refused.status_code == 409
+    assert _codes(refused) == ["SUPERVISION_REQUIRED"]
+    # a full therapist takes it alone: the supervisor's slot is freed
+    moved = _reassign(w, booked["id"], therapist=str(w.carla.pk))
+    assert moved.status_code == 200, moved.content
+    assert (moved.json()["therapist"], moved.json()["supervisor"]) == (str(w.carla.pk), None)
+    assert w.book(w.ana, w.intake_id).status_code == 201
+
+
+def test_the_schema_says_what_an_omitted_or_null_reassign_supervisor_means():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    field = schema["components"]["schemas"]["ReassignRequest"]["properties"]["supervisor"]
+    assert field["nullable"] is True
+    assert "Omitted: the same `therapist` keeps the booking's current supervisor" in field["description"]
+    assert "`null`: no supervisor" in field["description"]
+    assert "supervisor" not in schema["components"]["schemas"]["ReassignRequest"].get("required", [])
+
+
 def test_the_schema_documents_the_supervisor_field_and_every_reason_code():
     from drf_spectacular.generators import SchemaGenerator
 
@@ -133,3 +183,73 @@ def test_the_schema_documents_the_supervisor_field_and_every_reason_code():
     assert code == {"$ref": "#/components/schemas/ReasonCode"}
     enum = set(components["ReasonCode"]["enum"])
     assert {c.value for c in ReasonCode} <= enum
+
+
+def _refused_for_the_supervisor(response, w):
+    assert response.status_code == 409, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/booking-refused"
+    (reason,) = body["reasons"]
+    assert reason["code"] == "SUPERVISOR_UNAVAILABLE"
+    assert reason["supervisor"] == str(w.ana.pk)
+    return reason
+
+
+def test_a_supervisor_already_treating_in_an_overlapping_slot_is_refused_409_supervisor_unavailable(w):
+    treating = w.book(w.ana, w.intake_id)
+    assert treating.status_code == 201, treating.content
+    before = Booking.objects.count()
+    response = w.book(
+        w.nora, w.intake_id, supervisor=str(w.ana.pk), start=(w.start + dt.timedelta(minutes=30)).isoformat()
+    )
+    reason = _refused_for_the_supervisor(response, w)
+    assert reason["booking"] == treating.json()["id"]  # the spa's own booking is named
+    assert Booking.objects.count() == before
+    assert Decision.objects.filter(therapist=w.nora, allowed=False).count() == 1
+
+
+def test_a_supervisor_booked_after_the_decision_is_refused_409_by_the_slot_holds_not_500(w, monkeypatch):
+    """The race: the engine finds Ana free, then (before the insert) a booking of Ana in an
+    overlapping slot commits — here written in the same transaction, without her lock, right
+    after the decision. The slot holds' exclusion constraint (slothold_person_no_overlap) refuses
+    Nora's booking: a 409 SUPERVISOR_UNAVAILABLE, the refusal logged, never a 500."""
+    from registry.choices import BookingStatus
+    from registry.models import Intake, SlotHold
+    from registry.services import bookings
+
+    decided = bookings._decided
+
+    def decided_then_ana_booked(slot, therapist_id, **kwargs):
+        outcome = decided(slot, therapist_id, **kwargs)
+        assert outcome[0].allowed, outcome[0].reasons  # the engine saw Ana free
+        Booking.objects.create(
+            spa=slot.spa,
+            therapist=w.ana,
+            intake=Intake.objects.get(pk=w.intake_id),
+            start=slot.start + dt.timedelta(minutes=30),
+            end=slot.end + dt.timedelta(minutes=30),
+            status=BookingStatus.CONFIRMED,
+        )
+        return outcome
+
+    monkeypatch.setattr(bookings, "_decided", decided_then_ana_booked)
+    response = w.book(w.nora, w.intake_id, supervisor=str(w.ana.pk))
+    _refused_for_the_supervisor(response, w)
+    assert not Booking.objects.filter(therapist=w.nora).exists()
+    assert not SlotHold.objects.filter(therapist=w.nora).exists()
+    refusal = Decision.objects.get(therapist=w.nora)
+    assert refusal.allowed is False
+    assert refusal.booking_id is None
+    assert [r["code"] for r in refusal.reasons] == ["SUPERVISOR_UNAVAILABLE"]
+
+
+def test_an_eligibility_check_with_a_supervisor_costs_one_statement_more(w, django_assert_num_queries):
+    """Issue 23, L13: the check's two (authentication; the case and the therapist's facts in one,
+    tests/test_query_counts.py) and the supervisor's facts."""
+    body = {**w.slot(w.nora, w.intake_id), "supervisor": str(w.ana.pk)}
+    w.desk.post("/api/v1/eligibility/check/", body, format="json")  # the connection's first-use work
+    with django_assert_num_queries(3):
+        response = w.desk.post("/api/v1/eligibility/check/", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["allowed"] is True
