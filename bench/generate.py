@@ -337,6 +337,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "review_required",
         "review_reason",
         "reviewed_at",
+        # provisional scope (issue 23): the generated therapists practise since their issue date
+        # (as if grandfathered), so the bench measures bookings that need no supervisor
+        "scope_full_at",
+        "supervised_sessions_done",
     ),
     "credentials_modulecompletion": (
         "id",
@@ -771,6 +775,8 @@ class World:
                     "t" if review else "f",
                     "The instructor's clinical experience was withdrawn." if review else "",
                     "\\N",
+                    ts(valid_from),
+                    "0",
                     *self.status_entry(revoked_at is not None),
                 )
                 for kind in MODULE_KINDS:
@@ -1365,7 +1371,10 @@ def main(argv: list[str] | None = None) -> int:
     loaded = time.monotonic()
     from django.db import connection
 
-    with connection.cursor() as cursor:  # outside the transaction
+    from registry import rls
+
+    # outside the transaction, as the owner (a scoped statement would be wrapped in one)
+    with rls.as_owner(), connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
     analysed = time.monotonic()
     info = {

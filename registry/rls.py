@@ -121,9 +121,17 @@ ASSIGNED = Rule(
     "EXISTS (SELECT 1 FROM registry_booking b WHERE b.intake_id = registry_intake.id "
     f"AND b.therapist_id = {_THERAPIST})",
 )
-# The booking's own row policy decides: whoever sees the booking sees these.
-VIA_BOOKING = Rule("of a visible booking", "booking_id IN (SELECT b.id FROM registry_booking b)")
-VIA_INTAKE = Rule("of a visible intake", "intake_id IN (SELECT i.id FROM registry_intake i)")
+# The booking's own row policy decides: whoever sees the booking sees these. Correlated (one
+# primary-key probe per row read, the parent's policy applied to that row), never ``IN (SELECT
+# ...)``: that one is planned as a hashed sub-plan over every visible parent row, a scan of the
+# parent table in each statement (the eligibility check's intake conditions cost 9 ms at 10,000
+# intakes that way). ``{table}``: the table the policy is on.
+VIA_BOOKING = Rule(
+    "of a visible booking", "EXISTS (SELECT 1 FROM registry_booking b WHERE b.id = {table}.booking_id)"
+)
+VIA_INTAKE = Rule(
+    "of a visible intake", "EXISTS (SELECT 1 FROM registry_intake i WHERE i.id = {table}.intake_id)"
+)
 INCIDENT_BOOKING = Rule("the incident's booking", f"id = {_BOOKING}")
 INCIDENT_INTAKE = Rule(
     "the incident booking's intake",
@@ -196,8 +204,8 @@ def filter_for(table: str, queryset, scope: DbScope | None):
     return queryset.filter(rule.q(scope))
 
 
-def policy_condition(role: str, rule: Rule) -> str:
-    return f"current_setting('{SETTING_ROLE}', true) = '{role}' AND ({rule.sql})"
+def policy_condition(role: str, rule: Rule, table: str) -> str:
+    return f"current_setting('{SETTING_ROLE}', true) = '{role}' AND ({rule.sql.replace('{table}', table)})"
 
 
 def install_sql(app_role: str | None = None) -> str:
@@ -212,7 +220,7 @@ def install_sql(app_role: str | None = None) -> str:
             f"EXECUTE format('DROP POLICY %I ON {table}', p.policyname); END LOOP; END $$;"
         )
         for role, rule in rules.items():
-            condition = policy_condition(role, rule)
+            condition = policy_condition(role, rule, table)
             parts.append(f'CREATE POLICY "{role}" ON {table} USING ({condition}) WITH CHECK ({condition});')
     columns = ", ".join(f'"{c}"' for c in SLOT_VIEW_COLUMNS)
     parts.append(f"CREATE OR REPLACE VIEW {SLOT_VIEW} AS SELECT {columns} FROM registry_booking;")
